@@ -1,0 +1,227 @@
+// Package validation checks the plugin arguments and reports every problem
+// with its field path, so a bad configuration stops the scheduler with a
+// message naming the field.
+package validation
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/roles"
+)
+
+// ValidateMesosOffersArgs validates MesosOffers arguments.
+func ValidateMesosOffersArgs(path *field.Path, args *config.MesosOffersArgs) error {
+	var errs field.ErrorList
+	switch args.Source {
+	case config.OfferSourceEmbedded:
+	case config.OfferSourceMesos:
+		if args.Mesos == nil {
+			errs = append(errs, field.Required(path.Child("mesos"), "required when source is Mesos"))
+		}
+	default:
+		errs = append(errs, field.NotSupported(path.Child("source"), args.Source,
+			[]config.OfferSourceType{config.OfferSourceEmbedded, config.OfferSourceMesos}))
+	}
+	if args.AllocationInterval.Duration <= 0 {
+		errs = append(errs, field.Invalid(path.Child("allocationInterval"), args.AllocationInterval.Duration.String(), "must be positive"))
+	}
+	if args.RefuseSeconds < 0 {
+		errs = append(errs, field.Invalid(path.Child("refuseSeconds"), args.RefuseSeconds, "must not be negative"))
+	}
+	if args.OfferTimeout.Duration < 0 {
+		errs = append(errs, field.Invalid(path.Child("offerTimeout"), args.OfferTimeout.Duration.String(), "must not be negative (0 never rescinds)"))
+	}
+	if w := args.AcceptBatchWindow.Duration; w < 0 || w > args.AllocationInterval.Duration {
+		errs = append(errs, field.Invalid(path.Child("acceptBatchWindow"), w.String(), "must be between 0 and allocationInterval"))
+	}
+	if t := args.OfferTimeout.Duration; t > 0 && t <= args.AcceptBatchWindow.Duration {
+		errs = append(errs, field.Invalid(path.Child("offerTimeout"), t.String(), "must be longer than acceptBatchWindow"))
+	}
+	for i, r := range args.DefaultPortRanges {
+		if _, err := resources.ParseRanges(r); err != nil {
+			errs = append(errs, field.Invalid(path.Child("defaultPortRanges").Index(i), r, err.Error()))
+		}
+	}
+	if args.Mesos != nil {
+		errs = append(errs, validateMesos(path.Child("mesos"), args.Mesos)...)
+	}
+	return errs.ToAggregate()
+}
+
+func validateMesos(path *field.Path, m *config.MesosMasterConfig) field.ErrorList {
+	var errs field.ErrorList
+	if err := ValidateMasterURL(m.Master); err != nil {
+		errs = append(errs, field.Invalid(path.Child("master"), m.Master, err.Error()))
+	}
+	if m.FrameworkName == "" {
+		errs = append(errs, field.Required(path.Child("frameworkName"), ""))
+	}
+	if m.User == "" {
+		errs = append(errs, field.Required(path.Child("user"), ""))
+	}
+	if m.SecretFile != "" && m.Principal == "" {
+		errs = append(errs, field.Required(path.Child("principal"), "required with secretFile"))
+	}
+	if m.FailoverTimeout.Duration <= 0 {
+		errs = append(errs, field.Invalid(path.Child("failoverTimeout"), m.FailoverTimeout.Duration.String(), "must be positive"))
+	}
+	if m.Encoding != config.MesosEncodingProtobuf && m.Encoding != config.MesosEncodingJSON {
+		errs = append(errs, field.NotSupported(path.Child("encoding"), m.Encoding,
+			[]config.MesosEncoding{config.MesosEncodingProtobuf, config.MesosEncodingJSON}))
+	}
+	if strings.TrimSpace(m.PlaceholderCommand) == "" {
+		errs = append(errs, field.Required(path.Child("placeholderCommand"), ""))
+	}
+	if ns, name, ok := strings.Cut(m.FrameworkIDConfigMap, "/"); !ok || ns == "" || name == "" {
+		errs = append(errs, field.Invalid(path.Child("frameworkIDConfigMap"), m.FrameworkIDConfigMap, `must be "namespace/name"`))
+	}
+	if m.ReconcileInterval.Duration <= 0 {
+		errs = append(errs, field.Invalid(path.Child("reconcileInterval"), m.ReconcileInterval.Duration.String(), "must be positive"))
+	}
+	if m.MissedHeartbeats < 1 {
+		errs = append(errs, field.Invalid(path.Child("missedHeartbeats"), m.MissedHeartbeats, "must be at least 1"))
+	}
+	if m.OrphanPodPolicy != config.OrphanPodRelaunch && m.OrphanPodPolicy != config.OrphanPodEvict {
+		errs = append(errs, field.NotSupported(path.Child("orphanPodPolicy"), m.OrphanPodPolicy,
+			[]config.OrphanPodPolicy{config.OrphanPodRelaunch, config.OrphanPodEvict}))
+	}
+	if m.TaskGonePolicy != config.TaskGoneEvict && m.TaskGonePolicy != config.TaskGoneDelete {
+		errs = append(errs, field.NotSupported(path.Child("taskGonePolicy"), m.TaskGonePolicy,
+			[]config.TaskGonePolicy{config.TaskGoneEvict, config.TaskGoneDelete}))
+	}
+	return errs
+}
+
+// ValidateMasterURL checks "http(s)://h:p[,h:p...]" and "zk://h:p[,h:p...]/path".
+func ValidateMasterURL(s string) error {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return fmt.Errorf(`must start with "http://", "https://" or "zk://"`)
+	}
+	hosts, path, _ := strings.Cut(rest, "/")
+	switch scheme {
+	case "http", "https":
+	case "zk":
+		if path == "" {
+			return fmt.Errorf("a zk:// URL needs the znode path, e.g. zk://h1:2181/mesos")
+		}
+	default:
+		return fmt.Errorf("unsupported scheme %q", scheme)
+	}
+	if hosts == "" {
+		return fmt.Errorf("no host")
+	}
+	for _, h := range strings.Split(hosts, ",") {
+		u, err := url.Parse(scheme + "://" + h)
+		if err != nil || u.Hostname() == "" || u.Port() == "" {
+			return fmt.Errorf("%q is not host:port", h)
+		}
+	}
+	return nil
+}
+
+// ValidateDRFArgs validates DRF arguments.
+func ValidateDRFArgs(path *field.Path, args *config.DRFArgs) error {
+	var errs field.ErrorList
+	if len(args.Resources) == 0 {
+		errs = append(errs, field.Required(path.Child("resources"), "at least one resource must count"))
+	}
+	counted := sets.New(args.Resources...)
+	for i, r := range args.Resources {
+		if r == "" {
+			errs = append(errs, field.Invalid(path.Child("resources").Index(i), r, "must not be empty"))
+		}
+	}
+	for i, r := range args.ExcludedResourceNames {
+		if !counted.Has(r) {
+			errs = append(errs, field.Invalid(path.Child("excludedResourceNames").Index(i), r, "is not in resources"))
+		}
+	}
+	if len(resources.Counted(args.Resources, args.ExcludedResourceNames)) == 0 {
+		errs = append(errs, field.Invalid(path.Child("excludedResourceNames"), args.ExcludedResourceNames, "excludes every resource"))
+	}
+	seen := sets.New[string]()
+	for i, rc := range args.Roles {
+		p := path.Child("roles").Index(i)
+		if err := roles.ValidateName(rc.Name); err != nil {
+			errs = append(errs, field.Invalid(p.Child("name"), rc.Name, err.Error()))
+		} else if seen.Has(rc.Name) {
+			errs = append(errs, field.Duplicate(p.Child("name"), rc.Name))
+		}
+		seen.Insert(rc.Name)
+		if rc.Weight != "" {
+			if _, err := roles.ParseWeight(rc.Weight); err != nil {
+				errs = append(errs, field.Invalid(p.Child("weight"), rc.Weight, err.Error()))
+			}
+		}
+		errs = append(errs, validateResourceList(p.Child("guarantee"), rc.Guarantee, counted)...)
+		errs = append(errs, validateResourceList(p.Child("limit"), rc.Limit, counted)...)
+		for name, g := range rc.Guarantee {
+			if l, ok := rc.Limit[name]; ok && g.Cmp(l) > 0 {
+				errs = append(errs, field.Invalid(p.Child("guarantee").Key(string(name)), g.String(),
+					fmt.Sprintf("exceeds the limit %s", l.String())))
+			}
+		}
+	}
+	switch args.Preemption {
+	case config.PreemptionFairShare, config.PreemptionPriority, config.PreemptionNever:
+	default:
+		errs = append(errs, field.NotSupported(path.Child("preemption"), args.Preemption,
+			[]config.PreemptionPolicy{config.PreemptionFairShare, config.PreemptionPriority, config.PreemptionNever}))
+	}
+	return errs.ToAggregate()
+}
+
+// validateResourceList checks a guarantee or limit: non-negative amounts of
+// resources that count in allocations (others could never be enforced).
+func validateResourceList(path *field.Path, list v1.ResourceList, counted sets.Set[v1.ResourceName]) field.ErrorList {
+	var errs field.ErrorList
+	for _, name := range sets.List(sets.KeySet(list)) {
+		q := list[name]
+		if q.Sign() < 0 {
+			errs = append(errs, field.Invalid(path.Key(string(name)), q.String(), "must not be negative"))
+		}
+		if !counted.Has(name) {
+			errs = append(errs, field.Invalid(path.Key(string(name)), q.String(), "is not one of the resources that count (resources)"))
+		}
+	}
+	return errs
+}
+
+// ValidateHeteroArgs validates Hetero arguments.
+func ValidateHeteroArgs(path *field.Path, args *config.HeteroArgs) error {
+	var errs field.ErrorList
+	for i, r := range args.AcceleratorResources {
+		if !strings.Contains(string(r), "/") {
+			errs = append(errs, field.Invalid(path.Child("acceleratorResources").Index(i), r,
+				"must be an extended resource name such as nvidia.com/gpu"))
+		}
+	}
+	switch args.AcceleratorNodePolicy {
+	case config.AcceleratorNodeStrict, config.AcceleratorNodePrefer, config.AcceleratorNodeNone:
+	default:
+		errs = append(errs, field.NotSupported(path.Child("acceleratorNodePolicy"), args.AcceleratorNodePolicy,
+			[]config.AcceleratorNodePolicy{config.AcceleratorNodeStrict, config.AcceleratorNodePrefer, config.AcceleratorNodeNone}))
+	}
+	w := path.Child("weights")
+	for _, t := range []struct {
+		name string
+		v    int32
+	}{
+		{"model", args.Weights.Model}, {"memory", args.Weights.Memory}, {"packing", args.Weights.Packing},
+		{"idleAccelerators", args.Weights.IdleAccelerators}, {"architecture", args.Weights.Architecture},
+	} {
+		if t.v < 0 || t.v > 100 {
+			errs = append(errs, field.Invalid(w.Child(t.name), t.v, "must be between 0 and 100"))
+		}
+	}
+	return errs.ToAggregate()
+}

@@ -1,0 +1,80 @@
+package cluster
+
+import (
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+)
+
+// Schedulable reports whether a node takes new pods: not cordoned and not
+// reported NotReady. (A node without a Ready condition counts as ready, as
+// for nodes registered by hand.)
+func Schedulable(node *v1.Node) bool {
+	if node.Spec.Unschedulable || node.DeletionTimestamp != nil {
+		return false
+	}
+	for _, c := range node.Status.Conditions {
+		if c.Type == v1.NodeReady && c.Status != v1.ConditionTrue {
+			return false
+		}
+	}
+	return true
+}
+
+// UpsertNode adds or updates a node from the informer.
+func (s *State) UpsertNode(node *v1.Node) {
+	s.mu.Lock()
+	n, ok := s.nodes[node.Name]
+	freed := false
+	if !ok {
+		n = &Node{Name: node.Name, Used: resources.Vector{}, Ports: map[int32]int{}}
+		for _, p := range s.byNode[node.Name] {
+			n.Used.Add(p.Request)
+			for _, port := range p.Ports {
+				n.Ports[port]++
+			}
+		}
+		s.nodes[node.Name] = n
+	}
+	alloc := resources.NodeAllocatable(node)
+	sched := Schedulable(node)
+	capacityChanged := !ok || sched != n.Schedulable || !alloc.Equal(n.Allocatable)
+	if capacityChanged {
+		if ok && n.Schedulable {
+			s.total.Sub(n.Allocatable)
+		}
+		if sched {
+			s.total.Add(alloc)
+			freed = true
+		}
+		s.total.ClampZero()
+	}
+	n.Object, n.Allocatable, n.Schedulable = node, alloc, sched
+	if capacityChanged {
+		s.sorter.SetTotal(s.total)
+	}
+	// Labels and taints matter to the allocator's fit checks, so any update
+	// counts as freeing: a pod blocked by a selector may now fit.
+	s.changedLocked(freed || ok)
+	s.mu.Unlock()
+	s.notify()
+}
+
+// DeleteNode removes a node.
+func (s *State) DeleteNode(name string) {
+	s.mu.Lock()
+	n, ok := s.nodes[name]
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	if n.Schedulable {
+		s.total.Sub(n.Allocatable)
+		s.total.ClampZero()
+		s.sorter.SetTotal(s.total)
+	}
+	delete(s.nodes, name)
+	s.changedLocked(false)
+	s.mu.Unlock()
+	s.notify()
+}

@@ -1,0 +1,179 @@
+package cluster
+
+import (
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+)
+
+// UpsertPod adds or updates a pod from the informer.
+func (s *State) UpsertPod(pod *v1.Pod) {
+	if resources.IsTerminal(pod) {
+		s.DeletePod(pod.UID)
+		return
+	}
+	s.mu.Lock()
+	p, ok := s.pods[pod.UID]
+	if !ok {
+		p = s.newPodLocked(pod)
+	}
+	p.Object = pod
+	freed := false
+	switch {
+	case pod.Spec.NodeName != "" && (p.NodeName != pod.Spec.NodeName || p.Assumed):
+		// Bound (or bound elsewhere than assumed).
+		if p.NodeName != "" {
+			s.unplaceLocked(p)
+		}
+		s.setPendingLocked(p, false)
+		p.NodeName, p.Assumed = pod.Spec.NodeName, false
+		s.placeLocked(p)
+	case pod.Spec.NodeName == "" && p.NodeName == "":
+		s.setPendingLocked(p, p.Ours && pod.DeletionTimestamp == nil)
+	case pod.Spec.NodeName == "" && !p.Assumed:
+		// An informer shows a bound pod as unbound: cannot happen for a real
+		// API server, but keep the books straight if it does.
+		s.unplaceLocked(p)
+		p.NodeName = ""
+		s.setPendingLocked(p, p.Ours)
+		freed = true
+	}
+	s.changedLocked(freed)
+	s.mu.Unlock()
+	s.notify()
+}
+
+// DeletePod removes a pod (deleted, or terminal).
+func (s *State) DeletePod(uid types.UID) {
+	s.mu.Lock()
+	p, ok := s.pods[uid]
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	if p.NodeName != "" {
+		s.unplaceLocked(p)
+	}
+	s.setPendingLocked(p, false)
+	delete(s.pods, uid)
+	if m := s.byNS[p.Namespace]; m != nil {
+		delete(m, uid)
+		if len(m) == 0 {
+			delete(s.byNS, p.Namespace)
+		}
+	}
+	s.changedLocked(true)
+	s.mu.Unlock()
+	s.notify()
+}
+
+func (s *State) newPodLocked(pod *v1.Pod) *Pod {
+	p := &Pod{
+		UID:       pod.UID,
+		Namespace: pod.Namespace,
+		Name:      pod.Name,
+		Request:   resources.PodRequests(pod),
+		Ports:     resources.HostPorts(pod),
+		Created:   pod.CreationTimestamp.Time,
+		Ours:      pod.Spec.SchedulerName == s.schedulerName,
+		Object:    pod,
+	}
+	if pod.Spec.Priority != nil {
+		p.Priority = *pod.Spec.Priority
+	}
+	p.Role, p.RoleErr = s.roleOfLocked(pod.Namespace)
+	if p.RoleErr != nil {
+		p.Role = ""
+	} else {
+		s.sorter.Add(p.Role)
+	}
+	s.pods[pod.UID] = p
+	if s.byNS[pod.Namespace] == nil {
+		s.byNS[pod.Namespace] = map[types.UID]*Pod{}
+	}
+	s.byNS[pod.Namespace][pod.UID] = p
+	return p
+}
+
+// placeLocked adds a placed pod's requests to its node and role.
+func (s *State) placeLocked(p *Pod) {
+	if s.byNode[p.NodeName] == nil {
+		s.byNode[p.NodeName] = map[types.UID]*Pod{}
+	}
+	s.byNode[p.NodeName][p.UID] = p
+	if n := s.nodes[p.NodeName]; n != nil {
+		n.Used.Add(p.Request)
+		for _, port := range p.Ports {
+			n.Ports[port]++
+		}
+	}
+	if p.Role != "" {
+		s.sorter.Allocate(p.Role, s.config.only(p.Request))
+	}
+}
+
+// unplaceLocked removes a placed pod's requests from its node and role.
+func (s *State) unplaceLocked(p *Pod) {
+	if m := s.byNode[p.NodeName]; m != nil {
+		delete(m, p.UID)
+		if len(m) == 0 {
+			delete(s.byNode, p.NodeName)
+		}
+	}
+	if n := s.nodes[p.NodeName]; n != nil {
+		n.Used.Sub(p.Request)
+		for _, port := range p.Ports {
+			if n.Ports[port]--; n.Ports[port] <= 0 {
+				delete(n.Ports, port)
+			}
+		}
+	}
+	if p.Role != "" {
+		s.sorter.Unallocate(p.Role, s.config.only(p.Request))
+	}
+}
+
+// setPendingLocked puts a pod in or out of its role's pending set.
+func (s *State) setPendingLocked(p *Pod, pending bool) {
+	if p.Role == "" {
+		return
+	}
+	m := s.pendingBy[p.Role]
+	if pending {
+		if m == nil {
+			m = map[types.UID]*Pod{}
+			s.pendingBy[p.Role] = m
+		}
+		m[p.UID] = p
+	} else if m != nil {
+		delete(m, p.UID)
+	}
+	s.sorter.SetActive(p.Role, len(s.pendingBy[p.Role]) > 0)
+}
+
+// reroleLocked moves the pods of a namespace whose role changed.
+func (s *State) reroleLocked(namespace string) {
+	role, err := s.roleOfLocked(namespace)
+	for _, p := range s.byNS[namespace] {
+		if p.Role == role && p.RoleErr == nil && err == nil {
+			continue
+		}
+		pending := p.Pending()
+		placed := p.NodeName != ""
+		if placed {
+			s.unplaceLocked(p)
+		}
+		s.setPendingLocked(p, false)
+		p.Role, p.RoleErr = role, err
+		if err != nil {
+			p.Role = ""
+		} else {
+			s.sorter.Add(role)
+		}
+		if placed {
+			s.placeLocked(p)
+		}
+		s.setPendingLocked(p, pending)
+	}
+}

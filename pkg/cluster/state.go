@@ -1,0 +1,378 @@
+// Package cluster keeps one scheduler profile's view of the cluster for
+// fairness and offers: the role of every namespace with its weight, guarantee
+// and limit; each role's allocation (requests of all non-terminal pods bound
+// or assumed in its namespaces, whichever scheduler placed them); each
+// node's capacity and use; and the pods waiting for this scheduler. It is fed
+// by the scheduler's shared informers plus the Assume/Forget calls of the
+// plugins' Reserve/Unreserve, and read by the DRF plugin, the embedded
+// allocator, metrics and reports.
+package cluster
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/roles"
+)
+
+// Pod is what the state knows of a pod.
+type Pod struct {
+	UID       types.UID
+	Namespace string
+	Name      string
+	// Role is the pod's role; empty when RoleErr is set.
+	Role    string
+	RoleErr error
+	Request resources.Vector
+	Ports   []int32
+	// Priority of the pod (0 when unset).
+	Priority int32
+	Created  time.Time
+	// NodeName is where the pod is bound or assumed; empty when pending.
+	NodeName string
+	Assumed  bool
+	// Ours marks pods whose schedulerName is this profile's.
+	Ours bool
+	// BlockedAt is the freedVersion at which the pod last failed every
+	// node's filters; it stays blocked until capacity is freed after that.
+	BlockedAt uint64
+	Object    *v1.Pod
+}
+
+// Pending reports whether the pod waits for this scheduler.
+func (p *Pod) Pending() bool { return p.Ours && p.NodeName == "" }
+
+// Node is what the state knows of a node.
+type Node struct {
+	Name        string
+	Object      *v1.Node
+	Allocatable resources.Vector
+	// Used is the sum of requests of the non-terminal pods bound or assumed here.
+	Used resources.Vector
+	// Ports counts the host ports in use.
+	Ports       map[int32]int
+	Schedulable bool
+}
+
+// Free returns allocatable minus used (entries may be negative when overcommitted).
+func (n *Node) Free() resources.Vector { return n.Allocatable.Minus(n.Used) }
+
+// Role is a snapshot of one role.
+type Role struct {
+	Name       string
+	Weight     float64
+	Guarantee  resources.Vector // nil: none
+	Limit      resources.Vector // nil: none
+	Namespaces []string
+	Allocation resources.Vector
+	// DominantShare of the role's own allocation; Key is its H-DRF key at its level.
+	DominantShare float64
+	Key           float64
+	Pending       int
+}
+
+// State is the per-profile cluster view. All methods are safe for concurrent use.
+type State struct {
+	mu            sync.RWMutex
+	schedulerName string
+	config        RoleConfig
+
+	pods       map[types.UID]*Pod
+	byNS       map[string]map[types.UID]*Pod
+	byNode     map[string]map[types.UID]*Pod // placed pods, also on nodes not (yet) known
+	pendingBy  map[string]map[types.UID]*Pod // role -> pending pods
+	nodes      map[string]*Node
+	namespaces map[string]*namespaceInfo
+	quotas     map[string]quota // namespace -> ElasticQuota
+	roleNS     map[string]map[string]bool
+	sorter     *roles.Sorter
+	total      resources.Vector
+
+	synced []cache.InformerSynced
+
+	version      uint64 // any change
+	freedVersion uint64 // changes that freed capacity
+	subscribers  []chan struct{}
+}
+
+type namespaceInfo struct {
+	role    string
+	roleErr error
+	weight  float64 // 0: not set
+	wErr    error
+}
+
+type quota struct{ min, max resources.Vector }
+
+// New returns an empty state for the profile whose pods carry schedulerName.
+func New(schedulerName string, cfg RoleConfig) *State {
+	s := &State{
+		schedulerName: schedulerName,
+		pods:          map[types.UID]*Pod{},
+		byNS:          map[string]map[types.UID]*Pod{},
+		byNode:        map[string]map[types.UID]*Pod{},
+		pendingBy:     map[string]map[types.UID]*Pod{},
+		nodes:         map[string]*Node{},
+		namespaces:    map[string]*namespaceInfo{},
+		quotas:        map[string]quota{},
+		roleNS:        map[string]map[string]bool{},
+		total:         resources.Vector{},
+	}
+	s.setConfigLocked(cfg)
+	return s
+}
+
+// SchedulerName returns the profile's scheduler name.
+func (s *State) SchedulerName() string { return s.schedulerName }
+
+// Configure replaces the role configuration (from the DRF plugin's args).
+func (s *State) Configure(cfg RoleConfig) {
+	s.mu.Lock()
+	s.setConfigLocked(cfg)
+	s.changedLocked(false)
+	s.mu.Unlock()
+	s.notify()
+}
+
+func (s *State) setConfigLocked(cfg RoleConfig) {
+	s.config = cfg.withDefaults()
+	s.sorter = roles.NewSorter(s.total, s.config.Counted())
+	for _, p := range s.pods {
+		if p.Role != "" {
+			s.sorter.Add(p.Role)
+			if p.NodeName != "" {
+				s.sorter.Allocate(p.Role, p.Request)
+			}
+		}
+	}
+	for r := range s.pendingBy {
+		s.sorter.SetActive(r, len(s.pendingBy[r]) > 0)
+	}
+	for r := range s.config.Roles {
+		s.sorter.Add(r)
+	}
+	s.refreshWeightsLocked()
+}
+
+// Subscribe returns a channel that receives a value (coalesced) after every
+// change of allocations, pending pods, nodes or roles.
+func (s *State) Subscribe() <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	s.mu.Lock()
+	s.subscribers = append(s.subscribers, ch)
+	s.mu.Unlock()
+	return ch
+}
+
+func (s *State) changedLocked(freed bool) {
+	s.version++
+	if freed {
+		s.freedVersion++
+	}
+}
+
+func (s *State) notify() {
+	s.mu.RLock()
+	subs := s.subscribers
+	s.mu.RUnlock()
+	for _, ch := range subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Version increases on every change.
+func (s *State) Version() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.version
+}
+
+// Pod returns a copy of what the state knows of a pod.
+func (s *State) Pod(uid types.UID) (Pod, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, ok := s.pods[uid]
+	if !ok {
+		return Pod{}, false
+	}
+	return *p, true
+}
+
+// RoleOf resolves the role of a namespace.
+func (s *State) RoleOf(namespace string) (string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.roleOfLocked(namespace)
+}
+
+func (s *State) roleOfLocked(namespace string) (string, error) {
+	if ns, ok := s.namespaces[namespace]; ok {
+		return ns.role, ns.roleErr
+	}
+	return namespace, roles.ValidateName(namespace)
+}
+
+// Total returns the allocatable capacity of the schedulable nodes.
+func (s *State) Total() resources.Vector {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.total.Clone()
+}
+
+// Counted returns the resources that count for dominant shares.
+func (s *State) Counted() []v1.ResourceName { return s.config.Counted() }
+
+// Resources returns the resources that count in allocations.
+func (s *State) Resources() []v1.ResourceName { return s.config.Resources }
+
+// Role returns a snapshot of one role.
+func (s *State) Role(name string) Role {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.roleLocked(name)
+}
+
+func (s *State) roleLocked(name string) Role {
+	r := Role{Name: name, Weight: s.sorter.Weight(name), Allocation: s.sorter.Allocation(name)}
+	r.DominantShare, r.Key = s.sorter.Share(name)
+	r.Guarantee, r.Limit = s.quotaLocked(name)
+	for ns := range s.roleNS[name] {
+		r.Namespaces = append(r.Namespaces, ns)
+	}
+	sort.Strings(r.Namespaces)
+	r.Pending = len(s.pendingBy[name])
+	return r
+}
+
+// Roles returns snapshots of every known role, sorted by name.
+func (s *State) Roles() []Role {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	names := s.sorter.Roles()
+	sort.Strings(names)
+	out := make([]Role, 0, len(names))
+	for _, n := range names {
+		out = append(out, s.roleLocked(n))
+	}
+	return out
+}
+
+// Compare orders two roles by H-DRF (see roles.Sorter.Compare).
+func (s *State) Compare(a, b string) int {
+	s.mu.Lock() // Compare may create unknown roles in the sorter.
+	defer s.mu.Unlock()
+	return s.sorter.Compare(a, b)
+}
+
+// Nodes returns copies of the nodes, sorted by name.
+func (s *State) Nodes() []Node {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Node, 0, len(s.nodes))
+	for _, n := range s.nodes {
+		c := *n
+		c.Allocatable = n.Allocatable.Clone()
+		c.Used = n.Used.Clone()
+		c.Ports = make(map[int32]int, len(n.Ports))
+		for p, k := range n.Ports {
+			c.Ports[p] = k
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// PendingPods returns copies of the pods of a role waiting for this
+// scheduler, by priority (high first), then age.
+func (s *State) PendingPods(role string) []Pod {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Pod, 0, len(s.pendingBy[role]))
+	for _, p := range s.pendingBy[role] {
+		out = append(out, *p)
+	}
+	SortPods(out)
+	return out
+}
+
+// SortPods orders pods by priority (high first), then creation, then name.
+func SortPods(pods []Pod) {
+	sort.Slice(pods, func(i, j int) bool {
+		a, b := &pods[i], &pods[j]
+		if a.Priority != b.Priority {
+			return a.Priority > b.Priority
+		}
+		if !a.Created.Equal(b.Created) {
+			return a.Created.Before(b.Created)
+		}
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+}
+
+// Assume records that a pod was reserved on a node in a scheduling cycle:
+// its requests count for its role and the node until it is bound or forgotten.
+// Idempotent.
+func (s *State) Assume(pod *v1.Pod, nodeName string) {
+	s.mu.Lock()
+	p, ok := s.pods[pod.UID]
+	if !ok {
+		p = s.newPodLocked(pod)
+	}
+	if p.NodeName == nodeName {
+		s.mu.Unlock()
+		return
+	}
+	if p.NodeName != "" {
+		s.unplaceLocked(p)
+	}
+	s.setPendingLocked(p, false)
+	p.NodeName = nodeName
+	p.Assumed = true
+	s.placeLocked(p)
+	s.changedLocked(false)
+	s.mu.Unlock()
+	s.notify()
+}
+
+// Forget undoes Assume for a pod that was not bound. Idempotent.
+func (s *State) Forget(pod *v1.Pod) {
+	s.mu.Lock()
+	p, ok := s.pods[pod.UID]
+	if !ok || !p.Assumed {
+		s.mu.Unlock()
+		return
+	}
+	s.unplaceLocked(p)
+	p.NodeName = ""
+	p.Assumed = false
+	s.setPendingLocked(p, p.Ours)
+	s.changedLocked(true)
+	s.mu.Unlock()
+	s.notify()
+}
+
+// MarkBlocked records that a pending pod failed on every node's filters:
+// it stops counting as a pod that could run until capacity is freed.
+func (s *State) MarkBlocked(uid types.UID) {
+	s.mu.Lock()
+	if p, ok := s.pods[uid]; ok {
+		p.BlockedAt = s.freedVersion + 1
+	}
+	s.mu.Unlock()
+}
+
+// Blocked reports whether a pod is marked blocked and nothing was freed since.
+func (s *State) blockedLocked(p *Pod) bool { return p.BlockedAt > s.freedVersion }

@@ -1,0 +1,78 @@
+// Package roles maps Kubernetes namespaces to Mesos roles and holds the role
+// tree: names, weights, guarantees and limits, and the hierarchical (H-DRF)
+// ordering of roles by weighted dominant share.
+package roles
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+const (
+	// LabelRole on a namespace overrides its role (default: the namespace name).
+	LabelRole = "kube-mesos.io/role"
+	// AnnotationWeight on a namespace sets its role's weight (a positive decimal).
+	AnnotationWeight = "kube-mesos.io/weight"
+	// Separator separates the levels of a hierarchical role.
+	Separator = "/"
+	// maxWeight bounds weights so that share/weight stays finite and ordered.
+	maxWeight = 1e6
+)
+
+// invalidChars are the characters Mesos forbids in a role path component:
+// tab, line feed, vertical tab, form feed, carriage return, space, DEL.
+const invalidChars = "\x09\x0a\x0b\x0c\x0d\x20\x7f"
+
+// ValidateName checks a role name against Mesos' rules (src/common/roles.cpp):
+// not empty; no leading, trailing or doubled "/"; no component that is ".",
+// "..", "*" or starts with "-"; no whitespace or DEL. Unlike Mesos, the
+// unreserved role "*" itself is refused: a namespace cannot map to it.
+func ValidateName(role string) error {
+	switch {
+	case role == "":
+		return fmt.Errorf("empty role name is invalid")
+	case role == "*":
+		return fmt.Errorf("role %q is reserved for unreserved resources", role)
+	case strings.HasPrefix(role, Separator):
+		return fmt.Errorf("role %q cannot start with a slash", role)
+	case strings.HasSuffix(role, Separator):
+		return fmt.Errorf("role %q cannot end with a slash", role)
+	case strings.Contains(role, "//"):
+		return fmt.Errorf("role %q cannot contain two adjacent slashes", role)
+	}
+	for _, c := range strings.Split(role, Separator) {
+		switch {
+		case c == "." || c == ".." || c == "*":
+			return fmt.Errorf("role %q cannot include %q as a path segment", role, c)
+		case strings.HasPrefix(c, "-"):
+			return fmt.Errorf("role component %q is invalid because it starts with a dash", c)
+		case strings.ContainsAny(c, invalidChars):
+			return fmt.Errorf("role component %q is invalid because it contains backspace or whitespace", c)
+		}
+	}
+	return nil
+}
+
+// ParseWeight parses a weight: a finite decimal greater than zero, at most 1e6.
+func ParseWeight(s string) (float64, error) {
+	w, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return 0, fmt.Errorf("weight %q is not a decimal number", s)
+	}
+	if math.IsNaN(w) || math.IsInf(w, 0) || w <= 0 || w > maxWeight {
+		return 0, fmt.Errorf("weight %q must be a positive decimal no larger than %g", s, float64(maxWeight))
+	}
+	return w, nil
+}
+
+// Ancestors returns the proper ancestors of a valid role, nearest first:
+// "a/b/c" gives ["a/b", "a"].
+func Ancestors(role string) []string {
+	var out []string
+	for i := strings.LastIndex(role, Separator); i > 0; i = strings.LastIndex(role[:i], Separator) {
+		out = append(out, role[:i])
+	}
+	return out
+}

@@ -1,0 +1,278 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+)
+
+// SchedulerName is our scheduler's name in the example configurations.
+const SchedulerName = "kube-mesos-scheduler"
+
+// NodeBuilder builds a Node.
+type NodeBuilder struct{ n *v1.Node }
+
+// MakeNode starts a node with 110 pod slots and the amd64 architecture.
+func MakeNode(name string) *NodeBuilder {
+	n := &v1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+			v1.LabelHostname: name, v1.LabelArchStable: "amd64", v1.LabelOSStable: "linux",
+		}},
+		Status: v1.NodeStatus{
+			Capacity:    v1.ResourceList{v1.ResourcePods: resource.MustParse("110")},
+			Allocatable: v1.ResourceList{v1.ResourcePods: resource.MustParse("110")},
+			Conditions:  []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}},
+		},
+	}
+	return &NodeBuilder{n}
+}
+
+// Capacity sets capacity and allocatable: pairs of name and quantity.
+func (b *NodeBuilder) Capacity(pairs ...string) *NodeBuilder {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		q := resource.MustParse(pairs[i+1])
+		b.n.Status.Capacity[v1.ResourceName(pairs[i])] = q
+		b.n.Status.Allocatable[v1.ResourceName(pairs[i])] = q
+	}
+	return b
+}
+
+// Label sets a label.
+func (b *NodeBuilder) Label(k, v string) *NodeBuilder { b.n.Labels[k] = v; return b }
+
+// Annotation sets an annotation.
+func (b *NodeBuilder) Annotation(k, v string) *NodeBuilder {
+	if b.n.Annotations == nil {
+		b.n.Annotations = map[string]string{}
+	}
+	b.n.Annotations[k] = v
+	return b
+}
+
+// Taint adds a taint.
+func (b *NodeBuilder) Taint(key, value string, effect v1.TaintEffect) *NodeBuilder {
+	b.n.Spec.Taints = append(b.n.Spec.Taints, v1.Taint{Key: key, Value: value, Effect: effect})
+	return b
+}
+
+// Obj returns the node.
+func (b *NodeBuilder) Obj() *v1.Node { return b.n }
+
+// PodBuilder builds a Pod.
+type PodBuilder struct{ p *v1.Pod }
+
+// MakePod starts a pod for our scheduler with one container and no requests.
+func MakePod(namespace, name string) *PodBuilder {
+	return &PodBuilder{&v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: v1.PodSpec{
+			SchedulerName: SchedulerName,
+			Containers: []v1.Container{{
+				Name: "main", Image: "registry.k8s.io/pause:3.10",
+				Resources: v1.ResourceRequirements{Requests: v1.ResourceList{}},
+			}},
+			TerminationGracePeriodSeconds: ptr.To[int64](0),
+		},
+	}}
+}
+
+// Req sets container requests: pairs of name and quantity.
+func (b *PodBuilder) Req(pairs ...string) *PodBuilder {
+	c := &b.p.Spec.Containers[0]
+	for i := 0; i+1 < len(pairs); i += 2 {
+		q := resource.MustParse(pairs[i+1])
+		c.Resources.Requests[v1.ResourceName(pairs[i])] = q
+		if !isNative(pairs[i]) {
+			if c.Resources.Limits == nil {
+				c.Resources.Limits = v1.ResourceList{}
+			}
+			c.Resources.Limits[v1.ResourceName(pairs[i])] = q // extended resources need limit = request
+		}
+	}
+	return b
+}
+
+func isNative(name string) bool {
+	switch v1.ResourceName(name) {
+	case v1.ResourceCPU, v1.ResourceMemory, v1.ResourceEphemeralStorage:
+		return true
+	}
+	return false
+}
+
+// Scheduler sets spec.schedulerName.
+func (b *PodBuilder) Scheduler(name string) *PodBuilder { b.p.Spec.SchedulerName = name; return b }
+
+// Priority sets spec.priority.
+func (b *PodBuilder) Priority(p int32) *PodBuilder { b.p.Spec.Priority = &p; return b }
+
+// Annotation sets an annotation.
+func (b *PodBuilder) Annotation(k, v string) *PodBuilder {
+	if b.p.Annotations == nil {
+		b.p.Annotations = map[string]string{}
+	}
+	b.p.Annotations[k] = v
+	return b
+}
+
+// Label sets a label.
+func (b *PodBuilder) Label(k, v string) *PodBuilder {
+	if b.p.Labels == nil {
+		b.p.Labels = map[string]string{}
+	}
+	b.p.Labels[k] = v
+	return b
+}
+
+// HostPort asks for a host port.
+func (b *PodBuilder) HostPort(port int32) *PodBuilder {
+	c := &b.p.Spec.Containers[0]
+	c.Ports = append(c.Ports, v1.ContainerPort{ContainerPort: port, HostPort: port, Protocol: v1.ProtocolTCP})
+	return b
+}
+
+// NodeSelector adds a node selector term.
+func (b *PodBuilder) NodeSelector(k, v string) *PodBuilder {
+	if b.p.Spec.NodeSelector == nil {
+		b.p.Spec.NodeSelector = map[string]string{}
+	}
+	b.p.Spec.NodeSelector[k] = v
+	return b
+}
+
+// Toleration tolerates a taint key (any value and effect).
+func (b *PodBuilder) Toleration(key string) *PodBuilder {
+	b.p.Spec.Tolerations = append(b.p.Spec.Tolerations, v1.Toleration{Key: key, Operator: v1.TolerationOpExists})
+	return b
+}
+
+// Obj returns the pod.
+func (b *PodBuilder) Obj() *v1.Pod { return b.p }
+
+// CreateNamespace creates a namespace with labels and annotations.
+func CreateNamespace(ctx context.Context, c kubernetes.Interface, name string, labels, annotations map[string]string) error {
+	_, err := c.CoreV1().Namespaces().Create(ctx, &v1.Namespace{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: annotations},
+	}, metav1.CreateOptions{})
+	return err
+}
+
+// CreateNodes creates nodes; their status (capacity) is written too.
+func CreateNodes(ctx context.Context, c kubernetes.Interface, nodes ...*v1.Node) error {
+	for _, n := range nodes {
+		created, err := c.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("creating node %s: %w", n.Name, err)
+		}
+		created.Status = n.Status
+		if _, err := c.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("writing the status of node %s: %w", n.Name, err)
+		}
+	}
+	return nil
+}
+
+// CreatePods creates pods.
+func CreatePods(ctx context.Context, c kubernetes.Interface, pods ...*v1.Pod) error {
+	for _, p := range pods {
+		if _, err := c.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating pod %s/%s: %w", p.Namespace, p.Name, err)
+		}
+	}
+	return nil
+}
+
+// Poll polls cond every 50 ms until it returns true, an error, or timeout.
+func Poll(ctx context.Context, timeout time.Duration, cond func(ctx context.Context) (bool, error)) error {
+	return wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, timeout, true, cond)
+}
+
+// WaitForPodBound waits until a pod is bound and returns its node.
+func WaitForPodBound(ctx context.Context, c kubernetes.Interface, namespace, name string, timeout time.Duration) (string, error) {
+	var node string
+	err := Poll(ctx, timeout, func(ctx context.Context) (bool, error) {
+		p, err := c.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		node = p.Spec.NodeName
+		return node != "", nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("pod %s/%s not bound: %w", namespace, name, err)
+	}
+	return node, nil
+}
+
+// Unschedulable returns the message of a pod's PodScheduled=False
+// condition, or "" if it has none.
+func Unschedulable(p *v1.Pod) string {
+	for _, c := range p.Status.Conditions {
+		if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse {
+			return c.Message
+		}
+	}
+	return ""
+}
+
+// WaitForUnschedulable waits until a pod carries PodScheduled=False and
+// returns the condition's message.
+func WaitForUnschedulable(ctx context.Context, c kubernetes.Interface, namespace, name string, timeout time.Duration) (string, error) {
+	var msg string
+	err := Poll(ctx, timeout, func(ctx context.Context) (bool, error) {
+		p, err := c.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		msg = Unschedulable(p)
+		return msg != "", nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("pod %s/%s never reported unschedulable: %w", namespace, name, err)
+	}
+	return msg, nil
+}
+
+// Settled waits until every pod of the namespaces is either bound or marked
+// unschedulable after an attempt, so that nothing more will be placed unless
+// something changes, and returns the bound count per namespace.
+func Settled(ctx context.Context, c kubernetes.Interface, timeout time.Duration, namespaces ...string) (map[string]int, error) {
+	var bound map[string]int
+	err := Poll(ctx, timeout, func(ctx context.Context) (bool, error) {
+		bound = map[string]int{}
+		for _, ns := range namespaces {
+			list, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return false, nil
+			}
+			for i := range list.Items {
+				p := &list.Items[i]
+				switch {
+				case p.Spec.NodeName != "":
+					bound[ns]++
+				case Unschedulable(p) == "":
+					return false, nil
+				}
+			}
+		}
+		return true, nil
+	})
+	return bound, err
+}
+
+// DeletePod deletes a pod at once, ignoring NotFound.
+func DeletePod(ctx context.Context, c kubernetes.Interface, namespace, name string) error {
+	err := c.CoreV1().Pods(namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,126 @@
+package harness
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/klog/v2"
+	"k8s.io/kubernetes/cmd/kube-scheduler/app"
+	"k8s.io/kubernetes/cmd/kube-scheduler/app/options"
+	"k8s.io/kubernetes/pkg/scheduler"
+
+	_ "github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config/scheme" // plugin args
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins"
+)
+
+// Scheduler is our scheduler running in this process.
+type Scheduler struct {
+	Sched *scheduler.Scheduler
+	// Leading is closed when the instance starts scheduling.
+	Leading <-chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+	err     error
+}
+
+// StartScheduler runs the kube-mesos-scheduler in-process from a real
+// KubeSchedulerConfiguration (YAML). The config's clientConnection.kubeconfig
+// is set to the control plane's. It returns once the scheduler is set up
+// (plugins created); it schedules once its informers have synced and, with
+// leader election on, once it leads. Configuration errors are returned.
+//
+// This mirrors app.Run of the kube-scheduler (event recording, informers,
+// handler sync, leader election, the scheduling loop) without its HTTP
+// server and configz registration, so several instances can run in one
+// process.
+func StartScheduler(ctx context.Context, cp *ControlPlane, configYAML string) (*Scheduler, error) {
+	dir, err := os.MkdirTemp(cp.Dir, "scheduler-")
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(withKubeconfig(configYAML, cp.Kubeconfig)), 0o600); err != nil {
+		return nil, err
+	}
+	opts := options.NewOptions()
+	opts.ConfigFile = path
+	opts.SecureServing.BindPort = 0
+	var regOpts []app.Option
+	for name, f := range plugins.NewRegistry() {
+		regOpts = append(regOpts, app.WithPlugin(name, f))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	cc, sched, err := app.Setup(ctx, opts, regOpts...)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	leading := make(chan struct{})
+	s := &Scheduler{Sched: sched, Leading: leading, cancel: cancel, done: make(chan struct{})}
+	logger := klog.FromContext(ctx)
+	go func() {
+		defer close(s.done)
+		cc.EventBroadcaster.StartRecordingToSink(ctx.Done())
+		defer cc.EventBroadcaster.Shutdown()
+		startInformers := func(ctx context.Context) {
+			cc.InformerFactory.Start(ctx.Done())
+			if cc.DynInformerFactory != nil {
+				cc.DynInformerFactory.Start(ctx.Done())
+			}
+			cc.InformerFactory.WaitForCacheSync(ctx.Done())
+			if cc.DynInformerFactory != nil {
+				cc.DynInformerFactory.WaitForCacheSync(ctx.Done())
+			}
+			if err := sched.WaitForHandlersSync(ctx); err != nil {
+				logger.Error(err, "Handlers are not fully synchronized")
+			}
+		}
+		if cc.LeaderElection == nil {
+			startInformers(ctx)
+			close(leading)
+			sched.Run(ctx)
+			return
+		}
+		if !cc.ComponentConfig.DelayCacheUntilActive {
+			startInformers(ctx)
+		}
+		le := *cc.LeaderElection // its identity is hostname_uuid: unique per instance
+		le.Callbacks = leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) {
+				if cc.ComponentConfig.DelayCacheUntilActive {
+					startInformers(ctx)
+				}
+				close(leading)
+				sched.Run(ctx)
+			},
+			// A real scheduler exits when it loses its lease; here the
+			// instance stops.
+			OnStoppedLeading: cancel,
+		}
+		elector, err := leaderelection.NewLeaderElector(le)
+		if err != nil {
+			s.err = err
+			return
+		}
+		elector.Run(ctx)
+	}()
+	return s, nil
+}
+
+// Stop stops the scheduler and waits for it to finish.
+func (s *Scheduler) Stop() error {
+	s.cancel()
+	<-s.done
+	return s.err
+}
+
+// withKubeconfig points the config's clientConnection at the kubeconfig.
+func withKubeconfig(cfg, kubeconfig string) string {
+	if strings.Contains(cfg, "clientConnection:") {
+		return strings.Replace(cfg, "clientConnection:", "clientConnection:\n  kubeconfig: "+kubeconfig, 1)
+	}
+	return strings.TrimRight(cfg, "\n") + "\nclientConnection:\n  kubeconfig: " + kubeconfig + "\n"
+}
