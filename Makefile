@@ -13,7 +13,7 @@ LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION)+kms.$(VER
 	-X k8s.io/component-base/version.buildDate=$(BUILD_DATE) \
 	-X k8s.io/component-base/version/verflag.programName=kube-mesos-scheduler
 
-.PHONY: build test bench verify generate
+.PHONY: build test bench verify generate fuzz
 
 ## build: the kube-mesos-scheduler binary in bin/
 build:
@@ -34,3 +34,7 @@ verify:
 ## generate: regenerate deepcopy, defaults and conversions of the plugin args
 generate:
 	hack/update-codegen.sh
+
+## fuzz: run every fuzz target for FUZZTIME each
+fuzz:
+	FUZZTIME=$(or $(FUZZTIME),30s) hack/fuzz.sh

@@ -145,6 +145,9 @@ func (s *State) WatchElasticQuotas(ctx context.Context, cfg *rest.Config, disc d
 	if err != nil {
 		return // context cancelled
 	}
+	// The scheduler's client speaks protobuf, which custom resources do not.
+	cfg = rest.CopyConfig(cfg)
+	cfg.ContentType, cfg.AcceptContentTypes = "application/json", "application/json"
 	client, err := eqclient.NewForConfig(cfg)
 	if err != nil {
 		logger.Error(err, "Cannot watch ElasticQuotas")

@@ -50,6 +50,7 @@ func (s *State) UpsertNode(node *v1.Node) {
 		s.total.ClampZero()
 	}
 	n.Object, n.Allocatable, n.Schedulable = node, alloc, sched
+	s.capVersion++
 	if capacityChanged {
 		s.sorter.SetTotal(s.total)
 	}
@@ -74,6 +75,7 @@ func (s *State) DeleteNode(name string) {
 		s.sorter.SetTotal(s.total)
 	}
 	delete(s.nodes, name)
+	s.capVersion++
 	s.changedLocked(false)
 	s.mu.Unlock()
 	s.notify()

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"time"
+
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -20,6 +22,16 @@ func (s *State) UpsertPod(pod *v1.Pod) {
 	}
 	p.Object = pod
 	freed := false
+	if p.Evicting && pod.DeletionTimestamp == nil && time.Since(p.EvictingSince) > evictionGrace {
+		// The eviction did not happen: the pod counts for its role again.
+		p.Evicting = false
+		if p.Role != "" && p.NodeName != "" {
+			s.sorter.Allocate(p.Role, s.config.only(p.Request))
+		}
+	}
+	if p.Nominated && pod.Status.NominatedNodeName == "" && pod.Spec.NodeName == "" && time.Since(p.NominatedSince) > evictionGrace {
+		s.clearNominationLocked(p)
+	}
 	switch {
 	case pod.Spec.NodeName != "" && (p.NodeName != pod.Spec.NodeName || p.Assumed):
 		// Bound (or bound elsewhere than assumed).
@@ -27,6 +39,7 @@ func (s *State) UpsertPod(pod *v1.Pod) {
 			s.unplaceLocked(p)
 		}
 		s.setPendingLocked(p, false)
+		s.clearNominationLocked(p)
 		p.NodeName, p.Assumed = pod.Spec.NodeName, false
 		s.placeLocked(p)
 	case pod.Spec.NodeName == "" && p.NodeName == "":
@@ -56,6 +69,7 @@ func (s *State) DeletePod(uid types.UID) {
 		s.unplaceLocked(p)
 	}
 	s.setPendingLocked(p, false)
+	s.clearNominationLocked(p)
 	delete(s.pods, uid)
 	if m := s.byNS[p.Namespace]; m != nil {
 		delete(m, uid)
@@ -79,6 +93,7 @@ func (s *State) newPodLocked(pod *v1.Pod) *Pod {
 		Ours:      pod.Spec.SchedulerName == s.schedulerName,
 		Object:    pod,
 	}
+	p.shape = p.Request.String()
 	if pod.Spec.Priority != nil {
 		p.Priority = *pod.Spec.Priority
 	}
@@ -102,13 +117,14 @@ func (s *State) placeLocked(p *Pod) {
 		s.byNode[p.NodeName] = map[types.UID]*Pod{}
 	}
 	s.byNode[p.NodeName][p.UID] = p
+	s.capVersion++
 	if n := s.nodes[p.NodeName]; n != nil {
 		n.Used.Add(p.Request)
 		for _, port := range p.Ports {
 			n.Ports[port]++
 		}
 	}
-	if p.Role != "" {
+	if p.Role != "" && !p.Evicting {
 		s.sorter.Allocate(p.Role, s.config.only(p.Request))
 	}
 }
@@ -121,6 +137,7 @@ func (s *State) unplaceLocked(p *Pod) {
 			delete(s.byNode, p.NodeName)
 		}
 	}
+	s.capVersion++
 	if n := s.nodes[p.NodeName]; n != nil {
 		n.Used.Sub(p.Request)
 		for _, port := range p.Ports {
@@ -129,7 +146,7 @@ func (s *State) unplaceLocked(p *Pod) {
 			}
 		}
 	}
-	if p.Role != "" {
+	if p.Role != "" && !p.Evicting {
 		s.sorter.Unallocate(p.Role, s.config.only(p.Request))
 	}
 }
@@ -139,17 +156,13 @@ func (s *State) setPendingLocked(p *Pod, pending bool) {
 	if p.Role == "" {
 		return
 	}
-	m := s.pendingBy[p.Role]
+	pd := s.pendingOf(p.Role)
 	if pending {
-		if m == nil {
-			m = map[types.UID]*Pod{}
-			s.pendingBy[p.Role] = m
-		}
-		m[p.UID] = p
-	} else if m != nil {
-		delete(m, p.UID)
+		pd.add(p)
+	} else {
+		pd.remove(p, s.freedVersion)
 	}
-	s.sorter.SetActive(p.Role, len(s.pendingBy[p.Role]) > 0)
+	s.sorter.SetActive(p.Role, pd.count > 0)
 }
 
 // reroleLocked moves the pods of a namespace whose role changed.
@@ -161,6 +174,7 @@ func (s *State) reroleLocked(namespace string) {
 		}
 		pending := p.Pending()
 		placed := p.NodeName != ""
+		s.clearNominationLocked(p)
 		if placed {
 			s.unplaceLocked(p)
 		}

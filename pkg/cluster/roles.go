@@ -38,6 +38,16 @@ func (c RoleConfig) withDefaults() RoleConfig {
 	return c
 }
 
+// counts reports whether a resource counts in allocations.
+func (c RoleConfig) counts(name v1.ResourceName) bool {
+	for _, r := range c.Resources {
+		if r == name {
+			return true
+		}
+	}
+	return false
+}
+
 // only restricts a vector to the resources that count in allocations.
 func (c RoleConfig) only(v resources.Vector) resources.Vector {
 	return v.Only(c.Resources)
@@ -46,11 +56,15 @@ func (c RoleConfig) only(v resources.Vector) resources.Vector {
 // UpsertNamespace records a namespace's role and weight.
 func (s *State) UpsertNamespace(ns *v1.Namespace) {
 	info := &namespaceInfo{role: ns.Name}
-	if r, ok := ns.Labels[roles.LabelRole]; ok {
-		info.role = r
+	source := "name"
+	if v, ok := ns.Labels[roles.LabelRole]; ok {
+		info.role, source = roles.FromLabel(v), fmt.Sprintf("label %s=%q", roles.LabelRole, v)
+	}
+	if v, ok := ns.Annotations[roles.AnnotationRole]; ok {
+		info.role, source = v, fmt.Sprintf("annotation %s=%q", roles.AnnotationRole, v)
 	}
 	if err := roles.ValidateName(info.role); err != nil {
-		info.roleErr = fmt.Errorf("namespace %q label %s=%q: %w", ns.Name, roles.LabelRole, info.role, err)
+		info.roleErr = fmt.Errorf("namespace %q %s: %w", ns.Name, source, err)
 		info.role = ""
 	}
 	if w, ok := ns.Annotations[roles.AnnotationWeight]; ok {

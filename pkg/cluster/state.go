@@ -30,6 +30,7 @@ type Pod struct {
 	Role    string
 	RoleErr error
 	Request resources.Vector
+	shape   string // Request.String(): pods of one shape fit alike
 	Ports   []int32
 	// Priority of the pod (0 when unset).
 	Priority int32
@@ -39,6 +40,14 @@ type Pod struct {
 	Assumed  bool
 	// Ours marks pods whose schedulerName is this profile's.
 	Ours bool
+	// Nominated: a pending preemptor whose victims are being evicted; its
+	// requests count for its role already.
+	Nominated      bool
+	NominatedSince time.Time
+	// Evicting: a victim of a preemption in flight; its requests no longer
+	// count for its role (they still occupy its node until it is gone).
+	Evicting      bool
+	EvictingSince time.Time
 	// BlockedAt is the freedVersion at which the pod last failed every
 	// node's filters; it stays blocked until capacity is freed after that.
 	BlockedAt uint64
@@ -86,7 +95,7 @@ type State struct {
 	pods       map[types.UID]*Pod
 	byNS       map[string]map[types.UID]*Pod
 	byNode     map[string]map[types.UID]*Pod // placed pods, also on nodes not (yet) known
-	pendingBy  map[string]map[types.UID]*Pod // role -> pending pods
+	pendingBy  map[string]*pending           // role -> its pods waiting for this scheduler
 	nodes      map[string]*Node
 	namespaces map[string]*namespaceInfo
 	quotas     map[string]quota // namespace -> ElasticQuota
@@ -95,6 +104,13 @@ type State struct {
 	total      resources.Vector
 
 	synced []cache.InformerSynced
+	fit    FitFunc // nil: any schedulable node with room
+
+	capVersion   uint64           // node capacity or use changed
+	fitVersion   uint64           // capVersion of fitCache
+	fitCache     map[string]bool  // shape -> fits on some node
+	aheadVersion uint64           // version of aheadCache
+	aheadCache   map[int32]string // priority -> first runnable role
 
 	version      uint64 // any change
 	freedVersion uint64 // changes that freed capacity
@@ -117,7 +133,7 @@ func New(schedulerName string, cfg RoleConfig) *State {
 		pods:          map[types.UID]*Pod{},
 		byNS:          map[string]map[types.UID]*Pod{},
 		byNode:        map[string]map[types.UID]*Pod{},
-		pendingBy:     map[string]map[types.UID]*Pod{},
+		pendingBy:     map[string]*pending{},
 		nodes:         map[string]*Node{},
 		namespaces:    map[string]*namespaceInfo{},
 		quotas:        map[string]quota{},
@@ -146,13 +162,13 @@ func (s *State) setConfigLocked(cfg RoleConfig) {
 	for _, p := range s.pods {
 		if p.Role != "" {
 			s.sorter.Add(p.Role)
-			if p.NodeName != "" {
-				s.sorter.Allocate(p.Role, p.Request)
+			if (p.NodeName != "" && !p.Evicting) || p.Nominated {
+				s.sorter.Allocate(p.Role, s.config.only(p.Request))
 			}
 		}
 	}
-	for r := range s.pendingBy {
-		s.sorter.SetActive(r, len(s.pendingBy[r]) > 0)
+	for r, pd := range s.pendingBy {
+		s.sorter.SetActive(r, pd.count > 0)
 	}
 	for r := range s.config.Roles {
 		s.sorter.Add(r)
@@ -249,7 +265,9 @@ func (s *State) roleLocked(name string) Role {
 		r.Namespaces = append(r.Namespaces, ns)
 	}
 	sort.Strings(r.Namespaces)
-	r.Pending = len(s.pendingBy[name])
+	if pd := s.pendingBy[name]; pd != nil {
+		r.Pending = pd.count
+	}
 	return r
 }
 
@@ -297,9 +315,13 @@ func (s *State) Nodes() []Node {
 func (s *State) PendingPods(role string) []Pod {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]Pod, 0, len(s.pendingBy[role]))
-	for _, p := range s.pendingBy[role] {
-		out = append(out, *p)
+	var out []Pod
+	if pd := s.pendingBy[role]; pd != nil {
+		for _, g := range pd.groups {
+			for _, p := range g.pods {
+				out = append(out, *p)
+			}
+		}
 	}
 	SortPods(out)
 	return out
@@ -339,6 +361,7 @@ func (s *State) Assume(pod *v1.Pod, nodeName string) {
 		s.unplaceLocked(p)
 	}
 	s.setPendingLocked(p, false)
+	s.clearNominationLocked(p)
 	p.NodeName = nodeName
 	p.Assumed = true
 	s.placeLocked(p)
@@ -368,11 +391,94 @@ func (s *State) Forget(pod *v1.Pod) {
 // it stops counting as a pod that could run until capacity is freed.
 func (s *State) MarkBlocked(uid types.UID) {
 	s.mu.Lock()
-	if p, ok := s.pods[uid]; ok {
+	if p, ok := s.pods[uid]; ok && p.Pending() && !s.blockedLocked(p) {
 		p.BlockedAt = s.freedVersion + 1
+		if p.Role != "" {
+			s.pendingOf(p.Role).markBlocked(p, s.freedVersion)
+		}
 	}
+	s.changedLocked(false) // pods waiting behind it may go now
 	s.mu.Unlock()
+	s.notify()
+}
+
+// Touch records a change made outside the state that affects what could
+// run (the offers a FitFunc looks at): freed says capacity was added.
+func (s *State) Touch(freed bool) {
+	s.mu.Lock()
+	s.changedLocked(freed)
+	s.mu.Unlock()
+	s.notify()
 }
 
 // Blocked reports whether a pod is marked blocked and nothing was freed since.
 func (s *State) blockedLocked(p *Pod) bool { return p.BlockedAt > s.freedVersion }
+
+// evictionGrace is how long a victim counts as gone without being deleted,
+// and a preemptor as nominated without a nominated node; after that (the
+// eviction failed, the nomination was dropped) both count as before.
+const evictionGrace = time.Minute
+
+// Preempting records a preemption the DRF plugin just started: the victims
+// stop counting for their roles and the preemptor counts for its role at
+// once, before the API server and the informers catch up, so the next
+// preemption decision sees the result of this one (no overshoot).
+func (s *State) Preempting(preemptor *v1.Pod, victims []*v1.Pod) {
+	s.mu.Lock()
+	now := time.Now()
+	for _, v := range victims {
+		p, ok := s.pods[v.UID]
+		if !ok || p.Evicting || p.NodeName == "" {
+			continue
+		}
+		p.Evicting, p.EvictingSince = true, now
+		if p.Role != "" {
+			s.sorter.Unallocate(p.Role, s.config.only(p.Request))
+		}
+	}
+	if p, ok := s.pods[preemptor.UID]; ok && p.Pending() && !p.Nominated && p.Role != "" {
+		p.Nominated, p.NominatedSince = true, now
+		s.sorter.Allocate(p.Role, s.config.only(p.Request))
+		s.pendingOf(p.Role).nominated++
+	}
+	s.changedLocked(false)
+	s.mu.Unlock()
+	s.notify()
+}
+
+// clearNominationLocked stops counting a preemptor's nomination.
+func (s *State) clearNominationLocked(p *Pod) {
+	if p.Nominated {
+		if p.Role != "" {
+			s.sorter.Unallocate(p.Role, s.config.only(p.Request))
+			if pd := s.pendingBy[p.Role]; pd != nil && pd.groups[groupKey{p.shape, p.Priority}] != nil &&
+				pd.groups[groupKey{p.shape, p.Priority}].pods[p.UID] != nil {
+				pd.nominated--
+			}
+		}
+		p.Nominated = false
+	}
+}
+
+// RequestOf returns a pod's requests: the state's copy when it knows the
+// pod (callers must not modify it), else computed (resources.PodRequests
+// is the one place that does it).
+func (s *State) RequestOf(pod *v1.Pod) resources.Vector {
+	s.mu.RLock()
+	p, ok := s.pods[pod.UID]
+	s.mu.RUnlock()
+	if ok {
+		return p.Request
+	}
+	return resources.PodRequests(pod)
+}
+
+// RoleOfPod returns the role of a pod the state knows, else its namespace's.
+func (s *State) RoleOfPod(pod *v1.Pod) (string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if p, ok := s.pods[pod.UID]; ok && p.RoleErr == nil && p.Role != "" {
+		return p.Role, nil
+	}
+	return s.roleOfLocked(pod.Namespace)
+}

@@ -129,6 +129,17 @@ func (v Vector) Fits(capacity Vector) bool {
 	return true
 }
 
+// FitsFree reports whether v fits in capacity minus used, without
+// allocating: the hot-path form of v.Fits(capacity.Minus(used)).
+func (v Vector) FitsFree(capacity, used Vector) bool {
+	for k, n := range v {
+		if n > 0 && n > addSat(capacity[k], negSat(used[k])) {
+			return false
+		}
+	}
+	return true
+}
+
 // Insufficient returns the resources of request that capacity cannot cover,
 // sorted by name.
 func (v Vector) Insufficient(capacity Vector) []v1.ResourceName {

@@ -11,8 +11,13 @@ import (
 )
 
 const (
-	// LabelRole on a namespace overrides its role (default: the namespace name).
+	// LabelRole on a namespace overrides its role (default: the namespace
+	// name). Label values cannot hold "/", so "." separates the levels of a
+	// hierarchical role there: "eng.ml" is the role "eng/ml".
 	LabelRole = "kube-mesos.io/role"
+	// AnnotationRole on a namespace gives its role verbatim ("eng/ml",
+	// "dev.ops") and takes precedence over the label.
+	AnnotationRole = "kube-mesos.io/role"
 	// AnnotationWeight on a namespace sets its role's weight (a positive decimal).
 	AnnotationWeight = "kube-mesos.io/weight"
 	// Separator separates the levels of a hierarchical role.
@@ -54,6 +59,9 @@ func ValidateName(role string) error {
 	}
 	return nil
 }
+
+// FromLabel turns a role label value into a role: "." separates levels.
+func FromLabel(v string) string { return strings.ReplaceAll(v, ".", Separator) }
 
 // ParseWeight parses a weight: a finite decimal greater than zero, at most 1e6.
 func ParseWeight(s string) (float64, error) {

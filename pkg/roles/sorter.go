@@ -144,6 +144,16 @@ func (s *Sorter) SubtreeAllocation(role string) resources.Vector {
 	return resources.Vector{}
 }
 
+// SubtreeView returns the allocation of the role and its descendants
+// without copying it: the caller must not modify it nor keep it across
+// changes to the sorter.
+func (s *Sorter) SubtreeView(role string) resources.Vector {
+	if n, ok := s.roles[role]; ok {
+		return n.alloc
+	}
+	return nil
+}
+
 // Share returns the role's dominant share (of its own allocation) and its
 // key at its own level of the tree (subtree share / weight).
 func (s *Sorter) Share(role string) (dominant, weighted float64) {
@@ -205,6 +215,54 @@ func (s *Sorter) Min() (string, bool) {
 	return n.name, true
 }
 
+// Walk calls fn for the active roles in H-DRF order (the order of Min and
+// Compare) until fn returns false. Each visited level costs a copy of its
+// heap of active children, so stopping early is cheap.
+func (s *Sorter) Walk(fn func(role string) bool) {
+	s.walk(s.root, fn)
+}
+
+func (s *Sorter) walk(n *node, fn func(string) bool) bool {
+	if n.leaf {
+		return fn(n.name)
+	}
+	if len(n.active) == 0 {
+		return true
+	}
+	// The first child is the heap's top: visit it without copying, which
+	// is all most walks need.
+	if !s.walk(n.active[0], fn) {
+		return false
+	}
+	if len(n.active) == 1 {
+		return true
+	}
+	h := make(walkHeap, len(n.active))
+	copy(h, n.active)
+	heap.Init(&h)
+	heap.Pop(&h) // the top, visited above
+	for h.Len() > 0 {
+		if !s.walk(heap.Pop(&h).(*node), fn) {
+			return false
+		}
+	}
+	return true
+}
+
+// walkHeap orders nodes like childHeap without touching their heap indexes.
+type walkHeap []*node
+
+func (h walkHeap) Len() int           { return len(h) }
+func (h walkHeap) Less(i, j int) bool { return childHeap(h).Less(i, j) }
+func (h walkHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *walkHeap) Push(x any)        { *h = append(*h, x.(*node)) }
+func (h *walkHeap) Pop() any {
+	old := *h
+	n := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return n
+}
+
 // Less reports whether role a comes before role b in H-DRF order.
 func (s *Sorter) Less(a, b string) bool {
 	return s.Compare(a, b) < 0
@@ -239,6 +297,26 @@ func (s *Sorter) Compare(a, b string) int {
 	default:
 		return 1
 	}
+}
+
+// CompareShares compares the keys of a and b at the level where their paths
+// diverge, like Compare but without tie-breaking: 0 when the keys are equal.
+func (s *Sorter) CompareShares(a, b string) int {
+	if a == b {
+		return 0
+	}
+	pa, pb := pathFromRoot(s.ensure(a).own), pathFromRoot(s.ensure(b).own)
+	i := 0
+	for i < len(pa) && i < len(pb) && pa[i] == pb[i] {
+		i++
+	}
+	switch x, y := pa[i].key, pb[i].key; {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
 }
 
 func pathFromRoot(n *node) []*node {

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -12,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/drf"
 )
 
 // SchedulerName is our scheduler's name in the example configurations.
@@ -241,9 +244,15 @@ func WaitForUnschedulable(ctx context.Context, c kubernetes.Interface, namespace
 	return msg, nil
 }
 
+// transientReasons mark pods that wait for a turn, not for capacity: DRF's
+// fairness gate re-activates them when their role is next, and a preemptor
+// waits for its victims to go.
+var transientReasons = []string{drf.ErrReasonNotNext, "found a potential placement"}
+
 // Settled waits until every pod of the namespaces is either bound or marked
-// unschedulable after an attempt, so that nothing more will be placed unless
-// something changes, and returns the bound count per namespace.
+// unschedulable after an attempt for a reason other than waiting for its
+// turn, so that nothing more will be placed unless something changes, and
+// returns the bound count per namespace.
 func Settled(ctx context.Context, c kubernetes.Interface, timeout time.Duration, namespaces ...string) (map[string]int, error) {
 	var bound map[string]int
 	err := Poll(ctx, timeout, func(ctx context.Context) (bool, error) {
@@ -255,10 +264,10 @@ func Settled(ctx context.Context, c kubernetes.Interface, timeout time.Duration,
 			}
 			for i := range list.Items {
 				p := &list.Items[i]
-				switch {
+				switch msg := Unschedulable(p); {
 				case p.Spec.NodeName != "":
 					bound[ns]++
-				case Unschedulable(p) == "":
+				case msg == "" || containsAny(msg, transientReasons):
 					return false, nil
 				}
 			}
@@ -275,4 +284,13 @@ func DeletePod(ctx context.Context, c kubernetes.Interface, namespace, name stri
 		return nil
 	}
 	return err
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, x := range subs {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
 }

@@ -33,6 +33,8 @@ profiles:
           - name: MesosOffers
           - name: DRF
           - name: Hetero
+        disabled:
+          - name: DefaultPreemption  # DRF preempts (priority and fair share)
 `
 
 // env is one test's control plane and scheduler.

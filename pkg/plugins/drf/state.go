@@ -1,11 +1,44 @@
 package drf
 
-import fwk "k8s.io/kube-scheduler/framework"
+import (
+	"fmt"
+	"sync"
+
+	fwk "k8s.io/kube-scheduler/framework"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+)
 
 // preFilterState is what PreFilter learnt about the pod.
 type preFilterState struct {
-	role string
+	role    string
+	request resources.Vector
+	// gated: turned away by the fairness gate only (the pod is not
+	// unschedulable, just not next; it must not preempt or be marked blocked).
+	gated bool
+	// noPreempt: turned away for a reason preemption cannot fix (bad role,
+	// limit, guarantees of others).
+	noPreempt bool
+	// victims records, per node, the victims the preemption dry run chose
+	// there (written concurrently by the dry runs of all nodes; shared by
+	// the clones of the cycle state), so PostFilter can account for the
+	// preemption it starts.
+	victims *sync.Map
 }
 
-// Clone returns the state itself: it is never modified after PreFilter.
+// Clone returns the state itself: nothing but the concurrency-safe victims
+// map changes after PreFilter, and that map must be shared by the clones the
+// preemption dry runs work on.
 func (s *preFilterState) Clone() fwk.StateData { return s }
+
+func getPreFilterState(cs fwk.CycleState) (*preFilterState, error) {
+	d, err := cs.Read(preFilterStateKey)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q from cycle state: %w", preFilterStateKey, err)
+	}
+	s, ok := d.(*preFilterState)
+	if !ok {
+		return nil, fmt.Errorf("%+v cannot be converted to *drf.preFilterState", d)
+	}
+	return s, nil
+}

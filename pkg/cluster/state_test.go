@@ -1,0 +1,110 @@
+package cluster
+
+import (
+	"fmt"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+const sched = "kube-mesos-scheduler"
+
+func ns(name string, labels, annotations map[string]string) *v1.Namespace {
+	return &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: annotations}}
+}
+
+func node(name string, pairs ...string) *v1.Node {
+	n := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: v1.NodeStatus{Allocatable: v1.ResourceList{"pods": resource.MustParse("110")}}}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		n.Status.Allocatable[v1.ResourceName(pairs[i])] = resource.MustParse(pairs[i+1])
+	}
+	return n
+}
+
+func pod(namespace, name string, pairs ...string) *v1.Pod {
+	p := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, UID: types.UID(namespace + "/" + name)},
+		Spec:       v1.PodSpec{SchedulerName: sched, Containers: []v1.Container{{Name: "c", Resources: v1.ResourceRequirements{Requests: v1.ResourceList{}}}}},
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		p.Spec.Containers[0].Resources.Requests[v1.ResourceName(pairs[i])] = resource.MustParse(pairs[i+1])
+	}
+	return p
+}
+
+// drain plays the scheduler with the fairness gate: it repeatedly places
+// a pending pod whose role is not behind another runnable role, on the
+// first node where it fits, until nothing can be placed.
+func drain(t *testing.T, s *State, pods []*v1.Pod) map[string]int {
+	t.Helper()
+	placed := map[string]int{}
+	for progress := true; progress; {
+		progress = false
+		for _, p := range pods {
+			sp, ok := s.Pod(p.UID)
+			if !ok || !sp.Pending() {
+				continue
+			}
+			if s.Ahead(sp.Role, 0) != "" || s.CheckQuota(p, sp.Role, sp.Request) != nil {
+				continue
+			}
+			for _, n := range s.Nodes() {
+				if sp.Request.FitsFree(n.Allocatable, n.Used) {
+					s.Assume(p, n.Name)
+					placed[p.Namespace]++
+					progress = true
+					break
+				}
+			}
+			if progress {
+				break
+			}
+		}
+	}
+	return placed
+}
+
+func TestGatePaperExample(t *testing.T) {
+	s := New(sched, RoleConfig{})
+	s.UpsertNamespace(ns("a", nil, nil))
+	s.UpsertNamespace(ns("b", nil, nil))
+	s.UpsertNode(node("n1", "cpu", "9", "memory", "18Gi"))
+	var pods []*v1.Pod
+	for i := 0; i < 20; i++ {
+		pods = append(pods, pod("a", fmt.Sprint("a", i), "cpu", "1", "memory", "4Gi"))
+	}
+	for i := 0; i < 20; i++ {
+		pods = append(pods, pod("b", fmt.Sprint("b", i), "cpu", "3", "memory", "1Gi"))
+	}
+	for _, p := range pods {
+		s.UpsertPod(p)
+	}
+	got := drain(t, s, pods)
+	if got["a"] != 3 || got["b"] != 2 {
+		t.Errorf("placed %v, want a:3 b:2", got)
+	}
+}
+
+func TestGateHierarchy(t *testing.T) {
+	s := New(sched, RoleConfig{})
+	s.UpsertNamespace(ns("ml", map[string]string{"kube-mesos.io/role": "eng.ml"}, nil))
+	s.UpsertNamespace(ns("web", nil, map[string]string{"kube-mesos.io/role": "eng/web"}))
+	s.UpsertNamespace(ns("ops", nil, nil))
+	s.UpsertNode(node("n1", "cpu", "12", "memory", "100Gi"))
+	var pods []*v1.Pod
+	for _, n := range []string{"ml", "web", "ops"} {
+		for i := 0; i < 10; i++ {
+			pods = append(pods, pod(n, fmt.Sprint(n, i), "cpu", "1", "memory", "1Gi"))
+		}
+	}
+	for _, p := range pods {
+		s.UpsertPod(p)
+	}
+	got := drain(t, s, pods)
+	if got["ml"] != 3 || got["web"] != 3 || got["ops"] != 6 {
+		t.Errorf("placed %v, want ml:3 web:3 ops:6", got)
+	}
+}

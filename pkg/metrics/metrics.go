@@ -1,0 +1,81 @@
+// Package metrics defines every metric of the project, registered once in
+// the kube-scheduler's legacy registry (served on the scheduler's /metrics).
+// Label sets are bounded: roles and resources are the configured ones.
+// The framework already times extension points; nothing here re-times them.
+package metrics
+
+import (
+	"sync"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/component-base/metrics"
+	"k8s.io/component-base/metrics/legacyregistry"
+)
+
+const namespace = "kube_mesos"
+
+var (
+	// RoleDominantShare is the dominant share of a role's own allocation.
+	RoleDominantShare = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "role_dominant_share",
+		Help:           "Dominant share of the role's allocation: max over counted resources of allocation / cluster total.",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"role"})
+	// RoleWeightedShare is the role's H-DRF key: subtree share / weight.
+	RoleWeightedShare = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "role_weighted_share",
+		Help:           "Weighted dominant share of the role at its level of the role tree (subtree share / weight).",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"role"})
+	// RoleWeight is the role's weight.
+	RoleWeight = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "role_weight", Help: "Weight of the role.", StabilityLevel: metrics.ALPHA,
+	}, []string{"role"})
+	// RoleAllocation is the role's allocation per resource (cpu in cores, memory in bytes).
+	RoleAllocation = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "role_allocation",
+		Help:           "Requests of the role's non-terminal bound or assumed pods, per resource (cpu in cores, bytes for memory).",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"role", "resource"})
+	// RoleGuarantee is the role's guarantee per resource.
+	RoleGuarantee = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "role_guarantee", Help: "Guarantee of the role per resource.", StabilityLevel: metrics.ALPHA,
+	}, []string{"role", "resource"})
+	// RoleLimit is the role's limit per resource.
+	RoleLimit = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "role_limit", Help: "Limit of the role per resource.", StabilityLevel: metrics.ALPHA,
+	}, []string{"role", "resource"})
+	// RolePendingPods counts the role's pods waiting for this scheduler.
+	RolePendingPods = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "role_pending_pods", Help: "Pods of the role waiting for this scheduler.", StabilityLevel: metrics.ALPHA,
+	}, []string{"role"})
+	// GateRejections counts attempts turned away by the fairness gate.
+	GateRejections = metrics.NewCounterVec(&metrics.CounterOpts{
+		Namespace: namespace, Name: "drf_gate_rejections_total",
+		Help:           "Scheduling attempts turned away because another role comes first in DRF order, by role.",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"role"})
+
+	registerOnce sync.Once
+)
+
+// Register registers every metric once per process.
+func Register() {
+	registerOnce.Do(func() {
+		for _, c := range []metrics.Registerable{
+			RoleDominantShare, RoleWeightedShare, RoleWeight, RoleAllocation, RoleGuarantee, RoleLimit,
+			RolePendingPods, GateRejections,
+		} {
+			legacyregistry.MustRegister(c)
+		}
+	})
+}
+
+// Value converts an amount in our base units to the metric's unit: cores
+// for cpu (we count millicores), the base unit otherwise.
+func Value(name v1.ResourceName, n int64) float64 {
+	if name == v1.ResourceCPU {
+		return float64(n) / 1000
+	}
+	return float64(n)
+}

@@ -1,0 +1,92 @@
+package drf
+
+import (
+	"context"
+	"sync"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+	"k8s.io/klog/v2"
+)
+
+// waiting remembers the pods DRF's PreFilter turned away (fairness gate, bad
+// role, limit, guarantee headroom) and re-activates them in the scheduling
+// queue as soon as a change of the cluster state lets them pass, through the
+// framework's pod activation rather than the periodic flush.
+type waiting struct {
+	mu   sync.Mutex
+	pods map[types.UID]*v1.Pod
+	wake chan struct{}
+}
+
+func newWaiting() *waiting {
+	return &waiting{pods: map[types.UID]*v1.Pod{}, wake: make(chan struct{}, 1)}
+}
+
+func (w *waiting) add(pod *v1.Pod) {
+	w.mu.Lock()
+	w.pods[pod.UID] = pod
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *waiting) remove(uid types.UID) {
+	w.mu.Lock()
+	delete(w.pods, uid)
+	w.mu.Unlock()
+}
+
+// runActivator re-evaluates the waiting pods after every state change and
+// activates those that would now pass PreFilter. Pods of the same role and
+// priority share one evaluation.
+func (pl *DRF) runActivator(ctx context.Context) {
+	logger := klog.FromContext(ctx).WithName(Name)
+	changed := pl.state.Subscribe()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-pl.waiting.wake:
+		}
+		if pods := pl.passing(); len(pods) > 0 {
+			logger.V(5).Info("Activating pods that DRF let through", "count", len(pods))
+			pl.handle.Activate(logger, pods)
+		}
+	}
+}
+
+// passing removes from the waiting set and returns the pods that would now
+// pass DRF's PreFilter; pods no longer pending are dropped.
+func (pl *DRF) passing() map[string]*v1.Pod {
+	pl.waiting.mu.Lock()
+	defer pl.waiting.mu.Unlock()
+	type group struct {
+		ns, req string
+		prio    int32
+	}
+	verdict := map[group]bool{}
+	out := map[string]*v1.Pod{}
+	for uid, pod := range pl.waiting.pods {
+		p, ok := pl.state.Pod(uid)
+		if !ok || !p.Pending() {
+			delete(pl.waiting.pods, uid)
+			continue
+		}
+		g := group{pod.Namespace, p.Request.String(), corev1helpers.PodPriority(pod)}
+		pass, seen := verdict[g]
+		if !seen {
+			pass = pl.admit(pod, p.Request).ok()
+			verdict[g] = pass
+		}
+		if pass {
+			delete(pl.waiting.pods, uid)
+			out[pod.Namespace+"/"+pod.Name] = pod
+		}
+	}
+	return out
+}

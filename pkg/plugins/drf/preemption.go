@@ -1,0 +1,210 @@
+package drf
+
+import (
+	"context"
+	"sort"
+
+	v1 "k8s.io/api/core/v1"
+	policy "k8s.io/api/policy/v1"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+	"k8s.io/klog/v2"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
+	"k8s.io/kubernetes/pkg/scheduler/framework/preemption"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config"
+)
+
+// preemptor implements preemption.Interface for the kube-scheduler's
+// preemption Evaluator and Executor, which find candidate nodes, pick one,
+// respect PodDisruptionBudgets and evict. What differs from the default
+// preemption is who may be a victim:
+//
+//   - a pod of lower priority than the preemptor (classic preemption), and,
+//     with preemption FairShare,
+//   - a pod of the same priority of another role, when evicting it keeps that
+//     role at or above its fair share (cluster.State.FairToPreempt): the
+//     preemptor's role is below its weighted fair share or its guarantee.
+//
+// Victims are taken lowest priority first, most over-share role first,
+// newest first; PDB-violating victims are reprieved first.
+type preemptor struct{ pl *DRF }
+
+var _ preemption.Interface = &preemptor{}
+
+func featuresOf() feature.Features {
+	return feature.NewSchedulerFeaturesFromGates(utilfeature.DefaultFeatureGate)
+}
+
+// GetOffsetAndNumCandidates looks at every node: fair-share victims can be
+// anywhere, and preemption is the rare path.
+func (p *preemptor) GetOffsetAndNumCandidates(nodes int32) (int32, int32) { return 0, nodes }
+
+// CandidatesToVictimsMap maps node names to their victims.
+func (p *preemptor) CandidatesToVictimsMap(candidates []preemption.Candidate) map[string]*extenderv1.Victims {
+	m := make(map[string]*extenderv1.Victims, len(candidates))
+	for _, c := range candidates {
+		m[c.Name()] = c.Victims()
+	}
+	return m
+}
+
+// PodEligibleToPreemptOthers refuses pods with preemptionPolicy Never and
+// pods whose earlier victims are still terminating on their nominated node.
+func (p *preemptor) PodEligibleToPreemptOthers(_ context.Context, pod *v1.Pod, nominatedNodeStatus *fwk.Status) (bool, string) {
+	if pod.Spec.PreemptionPolicy != nil && *pod.Spec.PreemptionPolicy == v1.PreemptNever {
+		return false, "not eligible due to preemptionPolicy=Never."
+	}
+	node := pod.Status.NominatedNodeName
+	if node == "" || nominatedNodeStatus.Code() == fwk.UnschedulableAndUnresolvable {
+		return true, ""
+	}
+	if ni, _ := p.pl.handle.MutableSnapshotSharedLister().NodeInfos().Get(node); ni != nil {
+		for _, pi := range ni.GetPods() {
+			if preemption.PodTerminatingByPreemption(pi.GetPod()) {
+				return false, "not eligible due to a terminating pod on the nominated node."
+			}
+		}
+	}
+	return true, ""
+}
+
+// OrderedScoreFuncs keeps the Evaluator's default node choice (fewest PDB
+// violations, lowest victim priorities, fewest victims, ...).
+func (p *preemptor) OrderedScoreFuncs(context.Context, map[string]*extenderv1.Victims) []func(string) int64 {
+	return nil
+}
+
+// victim is a potential victim with what ordering needs.
+type victim struct {
+	dv      *preemption.DomainVictim
+	pod     *v1.Pod
+	role    string
+	key     float64 // the role's key: higher is more over its share
+	classic bool    // lower priority than the preemptor
+}
+
+// SelectVictimsOnNode removes every eligible victim, checks that the pod then
+// fits, and reprieves victims (most important first) while it still fits.
+// The fair-share victims that remain must pass FairToPreempt together.
+func (p *preemptor) SelectVictimsOnNode(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo,
+	all []*preemption.DomainVictim, pdbs []*policy.PodDisruptionBudget) ([]*v1.Pod, int, *fwk.Status) {
+	pl := p.pl
+	ps, err := getPreFilterState(cs)
+	if err != nil {
+		return nil, 0, fwk.AsStatus(err)
+	}
+	prio := corev1helpers.PodPriority(pod)
+	var potential []*victim
+	byDV := map[*preemption.DomainVictim]*victim{}
+	for _, dv := range all {
+		if dv.IsGroup() || len(dv.Pods()) != 1 {
+			continue // gangs are left to the default preemption
+		}
+		vp := dv.Pods()[0].GetPod()
+		v := &victim{dv: dv, pod: vp, classic: dv.Priority() < prio}
+		v.role, _ = pl.state.RoleOfPod(vp)
+		if v.role != "" {
+			v.key = pl.state.Role(v.role).Key
+		}
+		if !v.classic {
+			if pl.args.Preemption != config.PreemptionFairShare || dv.Priority() != prio || v.role == "" || v.role == ps.role {
+				continue
+			}
+			if !pl.state.FairToPreempt(pod, ps.role, ps.request, []*v1.Pod{vp}) {
+				continue
+			}
+		}
+		potential = append(potential, v)
+		byDV[dv] = v
+	}
+	if len(potential) == 0 {
+		return nil, 0, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, "No preemption victims found for incoming pod")
+	}
+
+	remove := func(v *victim) *fwk.Status {
+		pi := v.dv.Pods()[0]
+		if err := nodeInfo.RemovePod(klog.FromContext(ctx), pi.GetPod()); err != nil {
+			return fwk.AsStatus(err)
+		}
+		return pl.handle.RunPreFilterExtensionRemovePod(ctx, cs, pod, pi, nodeInfo)
+	}
+	add := func(v *victim) *fwk.Status {
+		pi := v.dv.Pods()[0]
+		nodeInfo.AddPodInfo(pi)
+		return pl.handle.RunPreFilterExtensionAddPod(ctx, cs, pod, pi, nodeInfo)
+	}
+	for _, v := range potential {
+		if s := remove(v); !s.IsSuccess() {
+			return nil, 0, s
+		}
+	}
+	if s := pl.handle.RunFilterPluginsWithNominatedPods(ctx, cs, pod, nodeInfo); !s.IsSuccess() {
+		return nil, 0, s
+	}
+
+	// Most important first: higher priority, then the role least over its
+	// share, then the older pod.
+	sort.Slice(potential, func(i, j int) bool {
+		a, b := potential[i], potential[j]
+		if a.dv.Priority() != b.dv.Priority() {
+			return a.dv.Priority() > b.dv.Priority()
+		}
+		if a.key != b.key {
+			return a.key < b.key
+		}
+		return preemption.MoreImportantVictim(a.dv, b.dv)
+	})
+	dvs := make([]*preemption.DomainVictim, len(potential))
+	for i, v := range potential {
+		dvs[i] = v.dv
+	}
+	violating, nonViolating := preemption.FilterVictimsWithPDBViolation(dvs, pdbs)
+	var victims []*victim
+	reprieve := func(v *victim) (bool, *fwk.Status) {
+		if s := add(v); !s.IsSuccess() {
+			return false, s
+		}
+		if pl.handle.RunFilterPluginsWithNominatedPods(ctx, cs, pod, nodeInfo).IsSuccess() {
+			return true, nil
+		}
+		if s := remove(v); !s.IsSuccess() {
+			return false, s
+		}
+		victims = append(victims, v)
+		return false, nil
+	}
+	numViolating := 0
+	for _, vv := range violating {
+		fits, s := reprieve(byDV[vv.Victim])
+		if s != nil {
+			return nil, 0, s
+		}
+		if !fits {
+			numViolating += vv.ViolateCount
+		}
+	}
+	for _, dv := range nonViolating {
+		if _, s := reprieve(byDV[dv]); s != nil {
+			return nil, 0, s
+		}
+	}
+
+	var fair []*v1.Pod
+	for _, v := range victims {
+		if !v.classic {
+			fair = append(fair, v.pod)
+		}
+	}
+	if len(fair) > 0 && !pl.state.FairToPreempt(pod, ps.role, ps.request, fair) {
+		return nil, 0, fwk.NewStatus(fwk.Unschedulable, "evicting the pods this node needs would put their role below its fair share")
+	}
+	out := make([]*v1.Pod, len(victims))
+	for i, v := range victims {
+		out[i] = v.pod
+	}
+	ps.victims.Store(nodeInfo.Node().Name, out)
+	return out, numViolating, nil
+}
