@@ -22,21 +22,24 @@ import (
 
 // Provider hands out one State per scheduler profile, so that the plugins of
 // a profile (DRF, MesosOffers) share one view. It is created by the plugin
-// registry, never a package variable.
+// registry, never a package variable. States are keyed by the framework
+// handle (one per profile of one scheduler instance), so a registry reused
+// for a new scheduler (as the scheduler_perf harness does per workload)
+// never hands out a state bound to an old cluster's informers.
 type Provider struct {
 	mu     sync.Mutex
-	states map[string]*State
+	states map[fwk.Handle]*State
 }
 
 // NewProvider returns an empty provider.
-func NewProvider() *Provider { return &Provider{states: map[string]*State{}} }
+func NewProvider() *Provider { return &Provider{states: map[fwk.Handle]*State{}} }
 
 // For returns the state of the handle's profile, creating it and attaching
-// it to the scheduler's informers on first use.
+// it to the scheduler's informers on first use. It is dropped when ctx ends.
 func (p *Provider) For(ctx context.Context, h fwk.Handle) (*State, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s, ok := p.states[h.ProfileName()]; ok {
+	if s, ok := p.states[h]; ok {
 		return s, nil
 	}
 	s := New(h.ProfileName(), RoleConfig{})
@@ -46,7 +49,13 @@ func (p *Provider) For(ctx context.Context, h fwk.Handle) (*State, error) {
 	if cfg := h.KubeConfig(); cfg != nil && h.ClientSet() != nil {
 		go s.WatchElasticQuotas(ctx, cfg, h.ClientSet().Discovery())
 	}
-	p.states[h.ProfileName()] = s
+	p.states[h] = s
+	go func() {
+		<-ctx.Done()
+		p.mu.Lock()
+		delete(p.states, h)
+		p.mu.Unlock()
+	}()
 	return s, nil
 }
 

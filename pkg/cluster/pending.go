@@ -40,7 +40,7 @@ func (s *State) pendingOf(role string) *pending {
 }
 
 func (pd *pending) add(p *Pod) {
-	k := groupKey{p.shape, p.Priority}
+	k := groupKey{p.Shape, p.Priority}
 	g := pd.groups[k]
 	if g == nil {
 		g = &group{req: p.Request, prio: p.Priority, pods: map[types.UID]*Pod{}}
@@ -57,7 +57,7 @@ func (pd *pending) add(p *Pod) {
 }
 
 func (pd *pending) remove(p *Pod, freedVersion uint64) {
-	k := groupKey{p.shape, p.Priority}
+	k := groupKey{p.Shape, p.Priority}
 	g := pd.groups[k]
 	if g == nil {
 		return
@@ -80,7 +80,7 @@ func (pd *pending) remove(p *Pod, freedVersion uint64) {
 
 // markBlocked counts a pod of the group as blocked in the current epoch.
 func (pd *pending) markBlocked(p *Pod, freedVersion uint64) {
-	g := pd.groups[groupKey{p.shape, p.Priority}]
+	g := pd.groups[groupKey{p.Shape, p.Priority}]
 	if g == nil {
 		return
 	}

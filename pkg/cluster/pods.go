@@ -21,6 +21,7 @@ func (s *State) UpsertPod(pod *v1.Pod) {
 		p = s.newPodLocked(pod)
 	}
 	p.Object = pod
+	p.Gated = pod.DeletionTimestamp != nil || len(pod.Spec.SchedulingGates) > 0
 	freed := false
 	if p.Evicting && pod.DeletionTimestamp == nil && time.Since(p.EvictingSince) > evictionGrace {
 		// The eviction did not happen: the pod counts for its role again.
@@ -43,13 +44,13 @@ func (s *State) UpsertPod(pod *v1.Pod) {
 		p.NodeName, p.Assumed = pod.Spec.NodeName, false
 		s.placeLocked(p)
 	case pod.Spec.NodeName == "" && p.NodeName == "":
-		s.setPendingLocked(p, p.Ours && pod.DeletionTimestamp == nil)
+		s.setPendingLocked(p, p.Pending())
 	case pod.Spec.NodeName == "" && !p.Assumed:
 		// An informer shows a bound pod as unbound: cannot happen for a real
 		// API server, but keep the books straight if it does.
 		s.unplaceLocked(p)
 		p.NodeName = ""
-		s.setPendingLocked(p, p.Ours)
+		s.setPendingLocked(p, p.Pending())
 		freed = true
 	}
 	s.changedLocked(freed)
@@ -93,7 +94,7 @@ func (s *State) newPodLocked(pod *v1.Pod) *Pod {
 		Ours:      pod.Spec.SchedulerName == s.schedulerName,
 		Object:    pod,
 	}
-	p.shape = p.Request.String()
+	p.Shape = p.Request.String()
 	if pod.Spec.Priority != nil {
 		p.Priority = *pod.Spec.Priority
 	}

@@ -123,7 +123,7 @@ func TestFairToPreemptAndPreempting(t *testing.T) {
 	if s.FairToPreempt(l0, "late", vec("cpu", "1"), early) {
 		t.Fatal("four victims would put early (0) below late (1/4)")
 	}
-	s.Preempting(l0, early[:1])
+	s.Preempting(l0, "n1", early[:1])
 	if got := s.Role("late").Allocation["cpu"]; got != 1000 {
 		t.Errorf("nominated preemptor counts at once: late cpu %d", got)
 	}
@@ -135,7 +135,7 @@ func TestFairToPreemptAndPreempting(t *testing.T) {
 	if !s.FairToPreempt(l1, "late", vec("cpu", "1"), early[:2]) {
 		t.Error("second preemption (2/4 vs 2/4) must be allowed")
 	}
-	s.Preempting(l1, early[:2])
+	s.Preempting(l1, "n1", early[:2])
 	if s.FairToPreempt(l2, "late", vec("cpu", "1"), early[:3]) {
 		t.Error("third preemption (3/4 vs 1/4) must be refused: no ping-pong")
 	}

@@ -30,8 +30,9 @@ type Pod struct {
 	Role    string
 	RoleErr error
 	Request resources.Vector
-	shape   string // Request.String(): pods of one shape fit alike
-	Ports   []int32
+	// Shape is Request.String(): pods of one shape fit alike.
+	Shape string
+	Ports []int32
 	// Priority of the pod (0 when unset).
 	Priority int32
 	Created  time.Time
@@ -40,22 +41,31 @@ type Pod struct {
 	Assumed  bool
 	// Ours marks pods whose schedulerName is this profile's.
 	Ours bool
+	// Gated: being deleted, or held by spec.schedulingGates.
+	Gated bool
 	// Nominated: a pending preemptor whose victims are being evicted; its
 	// requests count for its role already.
 	Nominated      bool
 	NominatedSince time.Time
+	// NominatedNode is where the preemption made room for it.
+	NominatedNode string
 	// Evicting: a victim of a preemption in flight; its requests no longer
 	// count for its role (they still occupy its node until it is gone).
 	Evicting      bool
 	EvictingSince time.Time
+	// OfferWait: the MesosOffers plugin turned the pod away because its role
+	// has no fitting offer yet and the offer source gave no reason to think
+	// none will come; such a failure neither blocks nor preempts.
+	OfferWait bool
 	// BlockedAt is the freedVersion at which the pod last failed every
 	// node's filters; it stays blocked until capacity is freed after that.
 	BlockedAt uint64
 	Object    *v1.Pod
 }
 
-// Pending reports whether the pod waits for this scheduler.
-func (p *Pod) Pending() bool { return p.Ours && p.NodeName == "" }
+// Pending reports whether the pod waits for this scheduler: ours, not
+// placed, not being deleted, and not held by scheduling gates.
+func (p *Pod) Pending() bool { return p.Ours && p.NodeName == "" && !p.Gated }
 
 // Node is what the state knows of a node.
 type Node struct {
@@ -310,6 +320,29 @@ func (s *State) Nodes() []Node {
 	return out
 }
 
+// PodsOn returns copies of the pods bound or assumed on a node.
+func (s *State) PodsOn(node string) []Pod {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Pod, 0, len(s.byNode[node]))
+	for _, p := range s.byNode[node] {
+		out = append(out, *p)
+	}
+	SortPods(out)
+	return out
+}
+
+// EachNode calls fn for every node under the state's read lock: fn must not
+// keep the node nor call back into the state. It is the allocation-free
+// form of Nodes for the allocator's cycle.
+func (s *State) EachNode(fn func(n *Node)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, n := range s.nodes {
+		fn(n)
+	}
+}
+
 // PendingPods returns copies of the pods of a role waiting for this
 // scheduler, by priority (high first), then age.
 func (s *State) PendingPods(role string) []Pod {
@@ -325,6 +358,41 @@ func (s *State) PendingPods(role string) []Pod {
 	}
 	SortPods(out)
 	return out
+}
+
+// RunnablePods returns copies of the pods of a role waiting for this
+// scheduler that are not blocked by a failed attempt, by priority then age.
+func (s *State) RunnablePods(role string) []Pod {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Pod
+	if pd := s.pendingBy[role]; pd != nil {
+		for _, g := range pd.groups {
+			for _, p := range g.pods {
+				if !s.blockedLocked(p) {
+					out = append(out, *p)
+				}
+			}
+		}
+	}
+	SortPods(out)
+	return out
+}
+
+// EachPending calls fn, under the state's read lock, for every pod of the
+// role that waits for this scheduler, in no particular order. fn must not
+// keep p nor call back into the state; the pod's object and request may be
+// kept (they are never modified).
+func (s *State) EachPending(role string, fn func(p *Pod)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if pd := s.pendingBy[role]; pd != nil {
+		for _, g := range pd.groups {
+			for _, p := range g.pods {
+				fn(p)
+			}
+		}
+	}
 }
 
 // SortPods orders pods by priority (high first), then creation, then name.
@@ -364,6 +432,7 @@ func (s *State) Assume(pod *v1.Pod, nodeName string) {
 	s.clearNominationLocked(p)
 	p.NodeName = nodeName
 	p.Assumed = true
+	p.OfferWait = false
 	s.placeLocked(p)
 	s.changedLocked(false)
 	s.mu.Unlock()
@@ -381,7 +450,7 @@ func (s *State) Forget(pod *v1.Pod) {
 	s.unplaceLocked(p)
 	p.NodeName = ""
 	p.Assumed = false
-	s.setPendingLocked(p, p.Ours)
+	s.setPendingLocked(p, p.Pending())
 	s.changedLocked(true)
 	s.mu.Unlock()
 	s.notify()
@@ -391,7 +460,7 @@ func (s *State) Forget(pod *v1.Pod) {
 // it stops counting as a pod that could run until capacity is freed.
 func (s *State) MarkBlocked(uid types.UID) {
 	s.mu.Lock()
-	if p, ok := s.pods[uid]; ok && p.Pending() && !s.blockedLocked(p) {
+	if p, ok := s.pods[uid]; ok && p.Pending() && !p.OfferWait && !s.blockedLocked(p) {
 		p.BlockedAt = s.freedVersion + 1
 		if p.Role != "" {
 			s.pendingOf(p.Role).markBlocked(p, s.freedVersion)
@@ -400,6 +469,30 @@ func (s *State) MarkBlocked(uid types.UID) {
 	s.changedLocked(false) // pods waiting behind it may go now
 	s.mu.Unlock()
 	s.notify()
+}
+
+// SetOfferWait records whether a pod waits for an offer to its role (set by
+// the MesosOffers plugin when it turns the pod away, cleared when the pod
+// is reserved on an offer).
+func (s *State) SetOfferWait(uid types.UID, waiting bool) {
+	s.mu.RLock()
+	p, ok := s.pods[uid]
+	same := ok && p.OfferWait == waiting
+	s.mu.RUnlock()
+	if !ok || same {
+		return
+	}
+	s.mu.Lock()
+	p.OfferWait = waiting
+	s.mu.Unlock()
+}
+
+// OfferWait reports whether a pod waits for an offer that is on its way.
+func (s *State) OfferWait(uid types.UID) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, ok := s.pods[uid]
+	return ok && p.OfferWait
 }
 
 // Touch records a change made outside the state that affects what could
@@ -423,7 +516,7 @@ const evictionGrace = time.Minute
 // stop counting for their roles and the preemptor counts for its role at
 // once, before the API server and the informers catch up, so the next
 // preemption decision sees the result of this one (no overshoot).
-func (s *State) Preempting(preemptor *v1.Pod, victims []*v1.Pod) {
+func (s *State) Preempting(preemptor *v1.Pod, node string, victims []*v1.Pod) {
 	s.mu.Lock()
 	now := time.Now()
 	for _, v := range victims {
@@ -437,7 +530,7 @@ func (s *State) Preempting(preemptor *v1.Pod, victims []*v1.Pod) {
 		}
 	}
 	if p, ok := s.pods[preemptor.UID]; ok && p.Pending() && !p.Nominated && p.Role != "" {
-		p.Nominated, p.NominatedSince = true, now
+		p.Nominated, p.NominatedSince, p.NominatedNode = true, now, node
 		s.sorter.Allocate(p.Role, s.config.only(p.Request))
 		s.pendingOf(p.Role).nominated++
 	}
@@ -451,12 +544,12 @@ func (s *State) clearNominationLocked(p *Pod) {
 	if p.Nominated {
 		if p.Role != "" {
 			s.sorter.Unallocate(p.Role, s.config.only(p.Request))
-			if pd := s.pendingBy[p.Role]; pd != nil && pd.groups[groupKey{p.shape, p.Priority}] != nil &&
-				pd.groups[groupKey{p.shape, p.Priority}].pods[p.UID] != nil {
+			if pd := s.pendingBy[p.Role]; pd != nil && pd.groups[groupKey{p.Shape, p.Priority}] != nil &&
+				pd.groups[groupKey{p.Shape, p.Priority}].pods[p.UID] != nil {
 				pd.nominated--
 			}
 		}
-		p.Nominated = false
+		p.Nominated, p.NominatedNode = false, ""
 	}
 }
 

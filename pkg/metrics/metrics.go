@@ -56,6 +56,24 @@ var (
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"role"})
 
+	// Offers counts offers by role and what happened to them.
+	Offers = metrics.NewCounterVec(&metrics.CounterOpts{
+		Namespace: namespace, Name: "offers_total",
+		Help:           "Offers by role and event: made, accepted, declined, rescinded.",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"role", "event"})
+	// OfferBookSize is the number of outstanding offers held by the scheduler.
+	OfferBookSize = metrics.NewGauge(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "offer_book_size", Help: "Outstanding offers held by the scheduler.", StabilityLevel: metrics.ALPHA,
+	})
+	// AllocationCycleDuration times the embedded allocator's cycles.
+	AllocationCycleDuration = metrics.NewHistogram(&metrics.HistogramOpts{
+		Namespace: namespace, Name: "allocation_cycle_duration_seconds",
+		Help:           "Duration of the embedded allocator's allocation cycles.",
+		Buckets:        metrics.ExponentialBuckets(0.0001, 2, 16),
+		StabilityLevel: metrics.ALPHA,
+	})
+
 	registerOnce sync.Once
 )
 
@@ -64,7 +82,7 @@ func Register() {
 	registerOnce.Do(func() {
 		for _, c := range []metrics.Registerable{
 			RoleDominantShare, RoleWeightedShare, RoleWeight, RoleAllocation, RoleGuarantee, RoleLimit,
-			RolePendingPods, GateRejections,
+			RolePendingPods, GateRejections, Offers, OfferBookSize, AllocationCycleDuration,
 		} {
 			legacyregistry.MustRegister(c)
 		}
@@ -79,3 +97,11 @@ func Value(name v1.ResourceName, n int64) float64 {
 	}
 	return float64(n)
 }
+
+// Offer events.
+const (
+	OfferMade      = "made"
+	OfferAccepted  = "accepted"
+	OfferDeclined  = "declined"
+	OfferRescinded = "rescinded"
+)

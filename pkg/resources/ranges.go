@@ -100,8 +100,12 @@ func (r Ranges) Union(o Ranges) Ranges {
 	return out.normalize()
 }
 
-// Without returns r minus the single ports given.
+// Without returns r minus the single ports given (r itself when there are
+// none: ranges are never modified in place).
 func (r Ranges) Without(ports []int32) Ranges {
+	if len(ports) == 0 {
+		return r
+	}
 	out := append(Ranges(nil), r...)
 	for _, p := range ports {
 		if p <= 0 {
@@ -112,8 +116,11 @@ func (r Ranges) Without(ports []int32) Ranges {
 	return out
 }
 
-// Minus returns r minus o.
+// Minus returns r minus o (r itself when o is empty).
 func (r Ranges) Minus(o Ranges) Ranges {
+	if len(o) == 0 {
+		return r
+	}
 	out := append(Ranges(nil), r...)
 	for _, x := range o {
 		out = out.minus(x)

@@ -140,6 +140,17 @@ func (v Vector) FitsFree(capacity, used Vector) bool {
 	return true
 }
 
+// FitsPlus reports whether v fits in capacity plus extra, without
+// allocating.
+func (v Vector) FitsPlus(capacity, extra Vector) bool {
+	for k, n := range v {
+		if n > 0 && n > addSat(capacity[k], extra[k]) {
+			return false
+		}
+	}
+	return true
+}
+
 // Insufficient returns the resources of request that capacity cannot cover,
 // sorted by name.
 func (v Vector) Insufficient(capacity Vector) []v1.ResourceName {

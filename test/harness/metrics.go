@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"k8s.io/component-base/metrics/legacyregistry"
@@ -46,4 +47,23 @@ func ScrapeLines(url, prefix string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// ScrapeValue returns the value of one series, written as in the text
+// exposition with labels in name order, e.g.
+// kube_mesos_offers_total{event="made",role="a"}; a missing series is 0.
+func ScrapeValue(url, series string) (float64, error) {
+	lines, err := ScrapeLines(url, series+" ")
+	if err != nil {
+		return 0, err
+	}
+	if len(lines) == 0 {
+		return 0, nil
+	}
+	return strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(lines[0], series)), 64)
+}
+
+// HistogramCount returns the _count of a histogram without labels.
+func HistogramCount(url, name string) (float64, error) {
+	return ScrapeValue(url, name+"_count")
 }

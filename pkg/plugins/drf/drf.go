@@ -232,7 +232,9 @@ func (pl *DRF) admit(pod *v1.Pod, req resources.Vector) verdict {
 // unschedulable, only not next: they never preempt.
 func (pl *DRF) PostFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, m fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
 	s, err := getPreFilterState(cs)
-	if err != nil || s.gated {
+	if err != nil || s.gated || pl.state.OfferWait(pod.UID) {
+		// Not next, or waiting for an offer that is on its way: neither
+		// unschedulable nor a reason to preempt.
 		return nil, fwk.NewStatus(fwk.Unschedulable)
 	}
 	// The pod was tried and failed: it stops counting as a pod that could
@@ -244,7 +246,7 @@ func (pl *DRF) PostFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, m
 	result, status := pl.evaluator.Preempt(ctx, cs, pod, m)
 	if status.IsSuccess() && result != nil && result.NominatingInfo != nil {
 		if v, ok := s.victims.Load(result.NominatedNodeName); ok {
-			pl.state.Preempting(pod, v.([]*v1.Pod))
+			pl.state.Preempting(pod, result.NominatedNodeName, v.([]*v1.Pod))
 		}
 	}
 	if msg := status.Message(); msg != "" {

@@ -1,80 +1,417 @@
-// Package offers is the MesosOffers plugin: a pod may land only on resources
-// currently offered to its role.
+// Package offers is the MesosOffers plugin: a pod may land only on
+// resources currently offered to its role. It is a thin adapter between the
+// scheduling framework and an offer.Book fed by an offer.Source (the embedded
+// allocator by default, or a Mesos master).
+//
+// Pipeline, in the order the framework runs it:
+//
+//	PreEnqueue  no offer for the pod's role yet: revive the role and hold the
+//	            pod out of the active queue for one allocation interval
+//	PreFilter   the pod's role and request; no offer: Unschedulable "no
+//	            outstanding offer for role R" (the role is revived); else only
+//	            the nodes holding an offer with room (PreFilterResult)
+//	Filter      the node's offers for the role, minus this cycle's
+//	            reservations, cover the requests and the host ports
+//	Score       reserved before unreserved before revocable, then the offer
+//	            closest to expiry (score.go)
+//	Reserve     take the pod's requests and ports from one offer
+//	Permit      wait while the pods placed on the same offer gather, then
+//	            ACCEPT them together (accept.go)
+//
+// Offers nobody can use are declined promptly with refuse filters, and roles
+// with nothing pending are suppressed (sweep.go).
 package offers
 
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/allocator"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/mesos"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
 
 var (
-	_ fwk.FilterPlugin = &Offers{}
+	_ fwk.PreEnqueuePlugin  = &Offers{}
+	_ fwk.PreFilterPlugin   = &Offers{}
+	_ fwk.FilterPlugin      = &Offers{}
+	_ fwk.ScorePlugin       = &Offers{}
+	_ fwk.ReservePlugin     = &Offers{}
+	_ fwk.PermitPlugin      = &Offers{}
+	_ fwk.EnqueueExtensions = &Offers{}
+	_ offer.Handler         = &Offers{}
 )
 
 const (
 	// Name is the plugin's name in the registry and in configurations.
 	Name = "MesosOffers"
 	// AnnotationPorts on a node lists the host ports it offers ("31000-32000,8080").
-	AnnotationPorts = "kube-mesos.io/ports"
+	AnnotationPorts = allocator.AnnotationPorts
+	// preFilterStateKey holds what PreFilter learnt for later extension points.
+	preFilterStateKey = fwk.StateKey("PreFilter" + Name)
 
-	// ErrReasonPortsNotOffered is the reason for nodes whose offered port
-	// ranges do not hold the pod's host ports.
+	// ErrReasonNoOffer: the pod's role holds no offer (PreFilter adds the role).
+	ErrReasonNoOffer = "no outstanding offer for the pod's role"
+	// ErrReasonNoOfferOnNode: the node holds no offer for the pod's role.
+	ErrReasonNoOfferOnNode = "node(s) had no outstanding offer for the pod's role"
+	// ErrReasonOfferTooSmall: the node's offers for the role lack resources.
+	ErrReasonOfferTooSmall = "node(s) had no offer for the pod's role with enough resources"
+	// ErrReasonPortsNotOffered: the node's offers do not hold the host ports.
 	ErrReasonPortsNotOffered = "node(s) did not offer the pod's host ports"
+	// ErrReasonOfferGone: the offer went away between Filter and Reserve.
+	ErrReasonOfferGone = "the offer was rescinded or changed"
+	// ErrReasonMaintenance: the node's agent is scheduled for maintenance.
+	ErrReasonMaintenance = "node(s) were scheduled for Mesos maintenance"
 )
 
 // Offers is the plugin.
 type Offers struct {
-	handle       fwk.Handle
-	args         *config.MesosOffersArgs
-	state        *cluster.State
-	defaultPorts resources.Ranges
+	ctx    context.Context
+	handle fwk.Handle
+	args   *config.MesosOffersArgs
+	state  *cluster.State
+	book   *offer.Book
+	source offer.Source
+	refuse time.Duration
+	// grace is how long PreEnqueue holds a pod whose role has no offer yet.
+	grace time.Duration
+
+	mu      sync.Mutex
+	waiting map[string]map[types.UID]*v1.Pod // role -> pods waiting for an offer
+	held    map[types.UID]time.Time          // pods PreEnqueue holds, since when
+	revived map[types.UID]bool               // pods that asked for offers already
+	batches *batcher
 }
 
-// New decodes and validates the args.
+// New decodes and validates the args, creates the offer source and starts it.
 func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluster.Provider) (fwk.Plugin, error) {
 	args, err := decodeArgs(obj)
 	if err != nil {
 		return nil, err
 	}
-	if args.Source != config.OfferSourceEmbedded {
-		return nil, fmt.Errorf("%s: offer source %q is not available yet", Name, args.Source)
-	}
 	st, err := provider.For(ctx, h)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
-	return &Offers{handle: h, args: args, state: st, defaultPorts: defaultPorts(args)}, nil
+	var source offer.Source
+	switch args.Source {
+	case config.OfferSourceEmbedded:
+		source = allocator.New(st, allocator.Config{
+			Interval: args.AllocationInterval.Duration, OfferTimeout: args.OfferTimeout.Duration,
+			DefaultPorts: defaultPorts(args),
+		})
+	case config.OfferSourceMesos:
+		cfg, err := mesos.NewConfig(args.Mesos, time.Duration(args.RefuseSeconds)*time.Second)
+		if err != nil {
+			return nil, fmt.Errorf("%s: invalid MesosOffersArgs: %w", Name, err)
+		}
+		if source, err = mesos.New(cfg, st, h.SharedInformerFactory(), h.ClientSet(), h.EventRecorder()); err != nil {
+			return nil, fmt.Errorf("%s: %w", Name, err)
+		}
+	}
+	metrics.Register()
+	pl := &Offers{
+		ctx: ctx, handle: h, args: args, state: st, book: offer.NewBook(), source: source,
+		refuse:  time.Duration(args.RefuseSeconds) * time.Second,
+		grace:   max(args.AllocationInterval.Duration, 100*time.Millisecond),
+		waiting: map[string]map[types.UID]*v1.Pod{}, held: map[types.UID]time.Time{}, revived: map[types.UID]bool{},
+	}
+	pl.batches = newBatcher(pl)
+	if _, err := h.SharedInformerFactory().Core().V1().Pods().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if p, ok := obj.(*v1.Pod); ok {
+				pl.forgetPod(p)
+			}
+		},
+	}); err != nil {
+		return nil, fmt.Errorf("%s: watching pods: %w", Name, err)
+	}
+	// The fairness gate asks "could this role run now?": in offer mode, only
+	// if an offer to the role has room.
+	st.SetFitFunc(func(role string, req resources.Vector) bool { return pl.book.AnyFits(role, req) })
+	go func() {
+		if err := source.Run(ctx, pl); err != nil {
+			klog.FromContext(ctx).Error(err, "Offer source stopped")
+		}
+	}()
+	go pl.runSweeper(ctx)
+	klog.FromContext(ctx).V(2).Info("MesosOffers plugin configured", "source", args.Source,
+		"allocationInterval", args.AllocationInterval.Duration, "refuseSeconds", args.RefuseSeconds,
+		"offerTimeout", args.OfferTimeout.Duration, "acceptBatchWindow", args.AcceptBatchWindow.Duration)
+	return pl, nil
 }
 
 // Name returns the plugin's name.
 func (pl *Offers) Name() string { return Name }
 
-// Filter checks that the pod's host ports lie in the node's offered ranges.
-func (pl *Offers) Filter(_ context.Context, _ fwk.CycleState, pod *v1.Pod, ni fwk.NodeInfo) *fwk.Status {
-	ports := resources.HostPorts(pod)
-	if len(ports) == 0 {
+// EventsToRegister: pods waiting for offers are re-activated when offers for
+// their role arrive (no cluster event carries that); a new node may bring
+// offers too.
+func (pl *Offers) EventsToRegister(_ context.Context) ([]fwk.ClusterEventWithHint, error) {
+	return []fwk.ClusterEventWithHint{
+		{Event: fwk.ClusterEvent{Resource: fwk.Node, ActionType: fwk.Add}},
+	}, nil
+}
+
+// PreEnqueue holds a pod out of the active queue for up to one allocation
+// interval while its role has no offer, and revives the role: the offer
+// usually arrives within milliseconds, and the pod then needs no failed
+// scheduling attempt (no status update, no event). After the grace the pod
+// goes on and PreFilter tells why it waits.
+func (pl *Offers) PreEnqueue(_ context.Context, pod *v1.Pod) *fwk.Status {
+	role, err := pl.state.RoleOfPod(pod)
+	if err != nil || pl.book.HasRole(role) {
+		pl.release(pod.UID)
 		return nil
 	}
-	if _, ok := pl.nodePorts(ni.Node()).ContainsAll(ports); !ok {
-		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ErrReasonPortsNotOffered)
+	now := time.Now()
+	pl.mu.Lock()
+	since, held := pl.held[pod.UID]
+	if !held {
+		pl.held[pod.UID] = now
+		since = now
 	}
+	pl.mu.Unlock()
+	if now.Sub(since) >= pl.grace {
+		return nil
+	}
+	pl.wait(role, pod)
+	if !held {
+		time.AfterFunc(pl.grace, func() { pl.activate(map[string]*v1.Pod{key(pod): pod}) })
+	}
+	return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf("%s %q: waiting for the allocator", ErrReasonNoOffer, role))
+}
+
+func (pl *Offers) release(uid types.UID) {
+	pl.mu.Lock()
+	delete(pl.held, uid)
+	pl.mu.Unlock()
+}
+
+// PreFilter finds the nodes holding an offer to the pod's role with room for
+// it. With none, the pod is Unschedulable and the role is revived.
+func (pl *Offers) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
+	role, err := pl.state.RoleOfPod(pod)
+	if err != nil {
+		pl.wait("", pod) // re-activated when the namespace is fixed
+		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, err.Error())
+	}
+	s := &preFilterState{role: role, request: pl.state.RequestOf(pod), ports: resources.HostPorts(pod), extra: map[string]resources.Vector{}}
+	cs.Write(preFilterStateKey, s)
+	if !pl.book.HasRole(role) {
+		why := pl.explain(pod)
+		pl.wait(role, pod)
+		pl.state.SetOfferWait(pod.UID, why == "")
+		return nil, fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf("%s %q%s", ErrReasonNoOffer, role, why))
+	}
+	nodes := pl.book.Nodes(role, s.request, s.ports)
+	if len(nodes) == 0 {
+		why := pl.explain(pod)
+		pl.wait(role, pod)
+		pl.state.SetOfferWait(pod.UID, why == "")
+		return nil, fwk.NewStatus(fwk.Unschedulable, pl.whyNoFit(pod, role, s, why))
+	}
+	pl.state.SetOfferWait(pod.UID, false)
+	klog.FromContext(ctx).V(5).Info("Offers for the pod", "pod", klog.KObj(pod), "role", role, "nodes", len(nodes))
+	return &fwk.PreFilterResult{NodeNames: sets.New(nodes...)}, nil
+}
+
+// whyNoFit explains, with values, why no offer of the role fits the pod.
+func (pl *Offers) whyNoFit(pod *v1.Pod, role string, s *preFilterState, why string) string {
+	for _, v := range pl.book.Views() {
+		if v.Role == role && s.request.Fits(v.Free) {
+			if p, ok := v.Ports.ContainsAll(s.ports); !ok {
+				return fmt.Sprintf("%s: offers to role %q do not hold host port %d (offered %s)", ErrReasonPortsNotOffered, role, p, v.Ports)
+			}
+		}
+	}
+	return fmt.Sprintf("%s %q fits the pod (asks %s)%s", ErrReasonNoOffer, role, s.request, why)
+}
+
+// explain adds the source's reason for giving the pod no offer, if it has one.
+func (pl *Offers) explain(pod *v1.Pod) string {
+	if ex, ok := pl.source.(offer.Explainer); ok {
+		if why := ex.Why(pod.UID); why != "" {
+			return ": " + why
+		}
+	}
+	return ""
+}
+
+// PreFilterExtensions lets preemption dry runs count the resources of
+// victims as room on their node.
+func (pl *Offers) PreFilterExtensions() fwk.PreFilterExtensions { return pl }
+
+// AddPod takes a pod's requests back from the extra room of its node.
+func (pl *Offers) AddPod(_ context.Context, cs fwk.CycleState, _ *v1.Pod, added fwk.PodInfo, ni fwk.NodeInfo) *fwk.Status {
+	s, err := getPreFilterState(cs)
+	if err != nil {
+		return fwk.AsStatus(err)
+	}
+	s.addExtra(ni.Node().Name, pl.state.RequestOf(added.GetPod()), -1)
 	return nil
 }
 
-// nodePorts returns the port ranges a node offers.
-func (pl *Offers) nodePorts(node *v1.Node) resources.Ranges {
-	if s, ok := node.Annotations[AnnotationPorts]; ok {
-		if r, err := resources.ParseRanges(s); err == nil {
-			return r
+// RemovePod counts a (would-be) victim's requests as extra room on its node:
+// when it is gone, the allocator offers them to the lowest-share role.
+func (pl *Offers) RemovePod(_ context.Context, cs fwk.CycleState, _ *v1.Pod, removed fwk.PodInfo, ni fwk.NodeInfo) *fwk.Status {
+	s, err := getPreFilterState(cs)
+	if err != nil {
+		return fwk.AsStatus(err)
+	}
+	s.addExtra(ni.Node().Name, pl.state.RequestOf(removed.GetPod()), 1)
+	return nil
+}
+
+// Filter: the node's offers for the role, minus what this cycle reserved
+// already, hold the pod's requests and host ports.
+func (pl *Offers) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, ni fwk.NodeInfo) *fwk.Status {
+	s, err := getPreFilterState(cs)
+	if err != nil {
+		return fwk.AsStatus(err)
+	}
+	node := ni.Node().Name
+	if m, ok := pl.source.(offer.Maintenance); ok {
+		if _, down := m.Unavailable(node); down {
+			return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ErrReasonMaintenance)
 		}
 	}
-	return pl.defaultPorts
+	extra := s.extra[node]
+	_, ok, why := pl.book.Best(s.role, node, s.request, s.ports, extra)
+	switch {
+	case ok:
+		return nil
+	case len(extra) > 0 && s.request.Fits(extra):
+		return nil // a preemption dry run frees the room
+	case why == "ports":
+		return fwk.NewStatus(fwk.Unschedulable, ErrReasonPortsNotOffered)
+	case why == "resources":
+		return fwk.NewStatus(fwk.Unschedulable, ErrReasonOfferTooSmall)
+	}
+	return fwk.NewStatus(fwk.Unschedulable, ErrReasonNoOfferOnNode)
 }
+
+// Score prefers reserved offers, then unreserved, then revocable, and among
+// those the offer closest to expiry (see offerScore).
+func (pl *Offers) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, ni fwk.NodeInfo) (int64, *fwk.Status) {
+	s, err := getPreFilterState(cs)
+	if err != nil {
+		return 0, fwk.AsStatus(err)
+	}
+	c, ok, _ := pl.book.Best(s.role, ni.Node().Name, s.request, s.ports, nil)
+	if !ok {
+		return 0, nil
+	}
+	return offerScore(c.Kind, c.Expires, time.Now(), pl.args.OfferTimeout.Duration), nil
+}
+
+// ScoreExtensions returns nil: scores are already in [0, 100].
+func (pl *Offers) ScoreExtensions() fwk.ScoreExtensions { return nil }
+
+// Reserve takes the pod's requests and ports from the best offer on the node
+// and counts the pod for its role.
+func (pl *Offers) Reserve(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
+	s, err := getPreFilterState(cs)
+	if err != nil {
+		return fwk.AsStatus(err)
+	}
+	id, err := pl.book.Reserve(pod, s.role, nodeName, s.request, s.ports)
+	if err != nil {
+		klog.FromContext(ctx).V(4).Info("No offer to reserve on", "pod", klog.KObj(pod), "node", nodeName, "err", err)
+		return fwk.NewStatus(fwk.Unschedulable, ErrReasonOfferGone)
+	}
+	pl.state.Assume(pod, nodeName)
+	pl.unwait(s.role, pod.UID)
+	klog.FromContext(ctx).V(4).Info("Reserved on offer", "pod", klog.KObj(pod), "node", nodeName, "offerID", id, "role", s.role)
+	return nil
+}
+
+// Unreserve is the exact inverse of Reserve. A pod whose offer was already
+// accepted (its binding failed afterwards) has what the source launched for
+// it stopped.
+func (pl *Offers) Unreserve(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) {
+	if _, reserved := pl.book.Unreserve(pod.UID); !reserved {
+		if k, ok := pl.source.(offer.Killer); ok {
+			if err := k.Kill(ctx, pod); err != nil {
+				klog.FromContext(ctx).Error(err, "Stopping the task of an unreserved pod", "pod", klog.KObj(pod))
+			}
+		}
+	}
+	pl.batches.forget(pod.UID)
+	pl.state.Forget(pod)
+}
+
+// Permit makes the pod wait until the pods placed on its offer are accepted
+// together; see accept.go.
+func (pl *Offers) Permit(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) (*fwk.Status, time.Duration) {
+	return pl.batches.permit(pod)
+}
+
+// wait records a pod waiting for an offer to its role and revives the role
+// the first time the pod asks. Role "" holds pods whose namespace maps to no
+// valid role; the sweeper re-activates them once it does.
+func (pl *Offers) wait(role string, pod *v1.Pod) {
+	pl.mu.Lock()
+	if pl.waiting[role] == nil {
+		pl.waiting[role] = map[types.UID]*v1.Pod{}
+	}
+	pl.waiting[role][pod.UID] = pod
+	first := role != "" && !pl.revived[pod.UID]
+	if first {
+		pl.revived[pod.UID] = true
+	}
+	pl.mu.Unlock()
+	if first {
+		// The state may not have seen the pod yet (its informer handler runs
+		// apart from the scheduling queue's): make sure the revived cycle
+		// counts it.
+		pl.state.UpsertPod(pod)
+		go func() { _ = pl.source.Revive(pl.ctx, role) }()
+	}
+}
+
+// forgetPod drops a deleted pod from the plugin's bookkeeping.
+func (pl *Offers) forgetPod(p *v1.Pod) {
+	pl.mu.Lock()
+	for _, m := range pl.waiting {
+		delete(m, p.UID)
+	}
+	delete(pl.held, p.UID)
+	delete(pl.revived, p.UID)
+	pl.mu.Unlock()
+	pl.batches.forget(p.UID)
+}
+
+func (pl *Offers) unwait(role string, uid types.UID) {
+	pl.mu.Lock()
+	delete(pl.waiting[role], uid)
+	delete(pl.held, uid)
+	delete(pl.revived, uid)
+	pl.mu.Unlock()
+}
+
+// activate moves pods back to the active queue.
+func (pl *Offers) activate(pods map[string]*v1.Pod) {
+	if len(pods) > 0 {
+		pl.handle.Activate(klog.FromContext(pl.ctx), pods)
+	}
+}
+
+func key(pod *v1.Pod) string { return pod.Namespace + "/" + pod.Name }

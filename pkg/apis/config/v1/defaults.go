@@ -14,7 +14,7 @@ const (
 	DefaultAllocationInterval = time.Second
 	DefaultRefuseSeconds      = int32(5)
 	DefaultOfferTimeout       = 30 * time.Second
-	DefaultAcceptBatchWindow  = 50 * time.Millisecond
+	DefaultAcceptBatchWindow  = 100 * time.Millisecond
 	DefaultPortRange          = "1-65535"
 
 	DefaultFrameworkName        = "kube-mesos-scheduler"

@@ -20,7 +20,8 @@ type MesosOffersArgs struct {
 	RefuseSeconds *int32 `json:"refuseSeconds,omitempty"`
 	// OfferTimeout rescinds unused offers after this long (default 30s; 0s never).
 	OfferTimeout *metav1.Duration `json:"offerTimeout,omitempty"`
-	// AcceptBatchWindow is how long Permit gathers pods for one ACCEPT (default 50ms).
+	// AcceptBatchWindow is how long Permit gathers pods for one ACCEPT (default 100ms; an offer whose
+	// resources are all reserved is accepted at once).
 	AcceptBatchWindow *metav1.Duration `json:"acceptBatchWindow,omitempty"`
 	// DefaultPortRanges are the host ports a node offers without a
 	// kube-mesos.io/ports annotation (default ["1-65535"]).

@@ -1,0 +1,454 @@
+// Package allocator is the embedded Mesos-style allocator: the default offer
+// source, which offers the cluster's own nodes to roles with Mesos'
+// hierarchical allocator semantics, so that the scheduler gets two-level
+// offer negotiation with no Mesos master.
+//
+// Mesos concept -> here:
+//
+//	agent               a schedulable node
+//	agent resources     allocatable minus the requests of every pod on the node
+//	                    (other schedulers, DaemonSets, our own bound or assumed pods)
+//	static reservation  node label kube-mesos.io/reserved-role: the node's
+//	                    resources are offered only to that role, as reserved
+//	active role         a role with pods waiting for this scheduler, not suppressed
+//	allocation cycle    every Interval, and at once when a role revives
+//	DRF sorter          roles.Sorter over the shares of bound, assumed and offered resources
+//	decline filter      (node, role) skipped for the refuse duration
+//	offer timeout       unused offers are rescinded after OfferTimeout
+package allocator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/klog/v2"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/roles"
+)
+
+const (
+	// LabelReservedRole on a node reserves its resources for a role ("."
+	// separates levels, as in the namespace label).
+	LabelReservedRole = "kube-mesos.io/reserved-role"
+	// AnnotationPorts on a node lists the host ports it offers.
+	AnnotationPorts = "kube-mesos.io/ports"
+	// reviveDelay gathers revives that arrive together into one cycle.
+	reviveDelay = 5 * time.Millisecond
+)
+
+// Config tunes the allocator.
+type Config struct {
+	// Interval between allocation cycles (Mesos --allocation_interval).
+	Interval time.Duration
+	// OfferTimeout rescinds unused offers (0: never; Mesos --offer_timeout).
+	OfferTimeout time.Duration
+	// DefaultPorts are offered by nodes without a kube-mesos.io/ports annotation.
+	DefaultPorts resources.Ranges
+	// Now is the clock (tests replace it).
+	Now func() time.Time
+}
+
+// Allocator is the embedded offer source. Create it with New; it implements
+// offer.Source.
+type Allocator struct {
+	cfg   Config
+	state *cluster.State
+	id    string
+
+	mu          sync.Mutex
+	seq         uint64
+	outstanding map[string]*offer.Offer
+	filters     map[filterKey]time.Time
+	suppressed  map[string]bool
+	wake        chan struct{}
+	cycles      uint64
+	why         map[types.UID]string // last cycle: pods it could not place, why
+}
+
+type filterKey struct{ node, role string }
+
+var (
+	_ offer.Source    = &Allocator{}
+	_ offer.Explainer = &Allocator{}
+)
+
+// New returns an allocator over the cluster state.
+func New(state *cluster.State, cfg Config) *Allocator {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return &Allocator{
+		cfg: cfg, state: state, id: hex.EncodeToString(b),
+		outstanding: map[string]*offer.Offer{}, filters: map[filterKey]time.Time{},
+		suppressed: map[string]bool{}, wake: make(chan struct{}, 1),
+	}
+}
+
+// Run offers resources to the handler every interval and on revive, once
+// the cluster state has synced, until ctx is done.
+func (a *Allocator) Run(ctx context.Context, h offer.Handler) error {
+	logger := klog.FromContext(ctx).WithName("allocator")
+	if err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(context.Context) (bool, error) {
+		return a.state.HasSynced(), nil
+	}); err != nil {
+		return nil
+	}
+	logger.V(2).Info("Embedded allocator running", "interval", a.cfg.Interval, "offerTimeout", a.cfg.OfferTimeout)
+	ticker := time.NewTicker(a.cfg.Interval)
+	defer ticker.Stop()
+	for {
+		a.Cycle(ctx, h)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		case <-a.wake:
+			select { // let revives that arrive together share one cycle
+			case <-ctx.Done():
+				return nil
+			case <-time.After(reviveDelay):
+			}
+		}
+	}
+}
+
+// Cycle runs one allocation cycle: rescind expired offers and offers on
+// nodes that are gone, then offer what the roles can use.
+func (a *Allocator) Cycle(ctx context.Context, h offer.Handler) {
+	start := time.Now()
+	now := a.cfg.Now()
+	agents := a.agents()
+	lost, expired := a.sweep(now, agents)
+	for _, node := range lost {
+		h.AgentLost(node)
+	}
+	for _, id := range expired {
+		h.Rescind(id)
+	}
+	in, err := a.input(now, agents)
+	if err != nil {
+		klog.FromContext(ctx).Error(err, "Allocation cycle skipped")
+		return
+	}
+	grants, why := allocate(in)
+	offers := a.offers(now, in, grants)
+	a.mu.Lock()
+	a.cycles++
+	a.why = why
+	a.mu.Unlock()
+	metrics.AllocationCycleDuration.Observe(time.Since(start).Seconds())
+	if len(offers) > 0 {
+		klog.FromContext(ctx).V(4).Info("Allocation cycle", "offers", len(offers), "duration", time.Since(start))
+		h.Offers(offers)
+	}
+}
+
+// Why says why the last cycle offered nothing for a pod ("" if it did, or
+// never saw it). It implements offer.Explainer.
+func (a *Allocator) Why(uid types.UID) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.why[uid]
+}
+
+// Cycles returns how many allocation cycles ran.
+func (a *Allocator) Cycles() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cycles
+}
+
+// sweep drops outstanding offers on nodes that are gone or unschedulable,
+// and offers past their timeout, and expired filters.
+func (a *Allocator) sweep(now time.Time, agents []*agent) (lost []string, expired []string) {
+	live := make(map[string]bool, len(agents))
+	for _, ag := range agents {
+		live[ag.name] = true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	lostSet := map[string]bool{}
+	for id, o := range a.outstanding {
+		switch {
+		case !live[o.Node]:
+			lostSet[o.Node] = true
+			delete(a.outstanding, id)
+		case !o.Expires.IsZero() && !now.Before(o.Expires):
+			expired = append(expired, id)
+			delete(a.outstanding, id)
+		}
+	}
+	for k, until := range a.filters {
+		if !now.Before(until) {
+			delete(a.filters, k)
+		}
+	}
+	for n := range lostSet {
+		lost = append(lost, n)
+	}
+	sort.Strings(lost)
+	sort.Strings(expired)
+	return lost, expired
+}
+
+// agents returns the schedulable nodes as agents: free resources and ports
+// after the pods on them, sorted by name so cycles are deterministic.
+func (a *Allocator) agents() []*agent {
+	var out []*agent
+	a.state.EachNode(func(n *cluster.Node) {
+		if !n.Schedulable {
+			return
+		}
+		ag := &agent{name: n.Name, node: n.Object, tainted: hardTaints(n.Object), alloc: n.Allocatable, used: n.Used}
+		ag.ports = nodePorts(n.Object, a.cfg.DefaultPorts)
+		if len(n.Ports) > 0 {
+			used := make([]int32, 0, len(n.Ports))
+			for p := range n.Ports {
+				used = append(used, p)
+			}
+			ag.ports = ag.ports.Without(used)
+		}
+		if r, ok := n.Object.Labels[LabelReservedRole]; ok {
+			ag.reservedFor = roles.FromLabel(r)
+		}
+		out = append(out, ag)
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// input builds the cycle's view: agents minus the outstanding offers, roles
+// with their shares (counting what is offered to them), quotas and
+// uncovered pending pods.
+func (a *Allocator) input(now time.Time, agents []*agent) (*cycleIn, error) {
+	a.mu.Lock()
+	outstanding := make([]offer.Offer, 0, len(a.outstanding))
+	for _, o := range a.outstanding {
+		outstanding = append(outstanding, *o)
+	}
+	suppressed := make(map[string]bool, len(a.suppressed))
+	for r := range a.suppressed {
+		suppressed[r] = true
+	}
+	filters := make(map[filterKey]time.Time, len(a.filters))
+	for k, v := range a.filters {
+		filters[k] = v
+	}
+	a.mu.Unlock()
+
+	in := &cycleIn{agents: agents, roles: map[string]*roleIn{}, total: a.state.Total(), counted: a.state.Counted(), dims: newDims()}
+	if len(filters) > 0 {
+		in.filtered = func(node, role string) bool {
+			until, ok := filters[filterKey{node, role}]
+			return ok && now.Before(until)
+		}
+	}
+	byName := make(map[string]*agent, len(agents))
+	for _, ag := range agents {
+		byName[ag.name] = ag
+	}
+	offered := map[string]resources.Vector{} // role -> outstanding offers
+	byRole := map[string][]*offer.Offer{}
+	for i := range outstanding {
+		o := &outstanding[i]
+		if offered[o.Role] == nil {
+			offered[o.Role] = resources.Vector{}
+		}
+		offered[o.Role].Add(o.Resources.Only(in.counted))
+		byRole[o.Role] = append(byRole[o.Role], o)
+	}
+	fits := map[string]*podFit{}
+	for _, r := range a.state.Roles() {
+		alloc := r.Allocation
+		if o := offered[r.Name]; o != nil {
+			alloc = alloc.Plus(o)
+		}
+		ri := &roleIn{weight: r.Weight, alloc: alloc, guarantee: r.Guarantee, limit: r.Limit}
+		in.roles[r.Name] = ri
+		if suppressed[r.Name] || r.Pending == 0 {
+			continue
+		}
+		ri.demand = uncovered(a.demandOf(r.Name, fits, in.counted), byRole[r.Name], byName)
+	}
+	densify(in, outstanding, byName)
+	return in, nil
+}
+
+// demandOf returns the pending pods of a role by priority, then age. Pods
+// that failed on the nodes they were offered are included: the decline
+// filters of those (node, role) pairs send them elsewhere, as a Mesos
+// framework's declines do.
+func (a *Allocator) demandOf(role string, fits map[string]*podFit, counted []v1.ResourceName) []demand {
+	var out []demand
+	byShape := map[string]resources.Vector{}
+	a.state.EachPending(role, func(p *cluster.Pod) {
+		c, ok := byShape[p.Shape]
+		if !ok {
+			c = p.Request.Only(counted)
+			byShape[p.Shape] = c
+		}
+		out = append(out, demand{
+			pod: p.Object, req: p.Request, counted: c, shape: p.Shape,
+			ports: p.Ports, prio: p.Priority, created: p.Created, fit: fitFor(p.Object, fits),
+			nominated: p.NominatedNode,
+		})
+	})
+	sort.Slice(out, func(i, j int) bool {
+		x, y := &out[i], &out[j]
+		if x.prio != y.prio {
+			return x.prio > y.prio
+		}
+		if !x.created.Equal(y.created) {
+			return x.created.Before(y.created)
+		}
+		return x.pod.UID < y.pod.UID
+	})
+	return out
+}
+
+// uncovered drops the pods that the role's outstanding offers already cover
+// (packed first-fit into them): they need no new offer.
+func uncovered(demands []demand, offers []*offer.Offer, agents map[string]*agent) []demand {
+	if len(offers) == 0 {
+		return demands
+	}
+	left := make([]resources.Vector, len(offers))
+	for i, o := range offers {
+		left[i] = o.Resources.Clone()
+	}
+	out := demands[:0]
+	for _, d := range demands {
+		covered := false
+		for j, o := range offers {
+			if ag := agents[o.Node]; ag != nil && d.req.Fits(left[j]) && d.fit.matches(ag) {
+				if _, ok := o.Ports.ContainsAll(d.ports); ok {
+					left[j].Sub(d.req)
+					covered = true
+					break
+				}
+			}
+		}
+		if !covered {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// offers turns the cycle's grants into offers and records them outstanding.
+// A grant's ports are its pods' host ports; the rest of a node's free ports
+// go to the first role granted there (the one DRF served first).
+func (a *Allocator) offers(now time.Time, in *cycleIn, grants []*grant) []offer.Offer {
+	if len(grants) == 0 {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]offer.Offer, 0, len(grants))
+	seenAgent := map[*agent]bool{}
+	for _, g := range grants {
+		ports := resources.FromPorts(g.ports)
+		if !seenAgent[g.agent] {
+			seenAgent[g.agent] = true
+			ports = ports.Union(g.agent.ports)
+		}
+		a.seq++
+		o := offer.Offer{
+			ID: fmt.Sprintf("%s-O%d", a.id, a.seq), AgentID: g.agent.name, Node: g.agent.name,
+			Role: g.role, Kind: offer.Unreserved, Resources: in.dims.vector(g.dreq), Ports: ports,
+			Attributes: g.agent.node.Labels, Received: now,
+		}
+		if g.agent.reservedFor != "" {
+			o.Kind = offer.Reserved
+		}
+		if a.cfg.OfferTimeout > 0 {
+			o.Expires = now.Add(a.cfg.OfferTimeout)
+		}
+		a.outstanding[o.ID] = &o
+		out = append(out, o)
+	}
+	return out
+}
+
+// nodePorts returns the ports a node offers.
+func nodePorts(node *v1.Node, def resources.Ranges) resources.Ranges {
+	if s, ok := node.Annotations[AnnotationPorts]; ok {
+		if r, err := resources.ParseRanges(s); err == nil {
+			return r
+		}
+	}
+	return def // shared: ranges are never modified in place
+}
+
+// Accept consumes an offer: its pods now hold what they asked for (they are
+// assumed in the cluster state) and the unused part returns to the pool.
+func (a *Allocator) Accept(_ context.Context, offerID string, _ []offer.Launch) (map[types.UID]error, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.outstanding[offerID]; !ok {
+		return nil, fmt.Errorf("offer %s is no longer valid", offerID)
+	}
+	delete(a.outstanding, offerID)
+	return nil, nil
+}
+
+// Decline returns offers and filters their (node, role) for refuse.
+func (a *Allocator) Decline(_ context.Context, offerIDs []string, refuse time.Duration) error {
+	now := a.cfg.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, id := range offerIDs {
+		o, ok := a.outstanding[id]
+		if !ok {
+			continue // declining a gone offer is not an error (as in Mesos)
+		}
+		delete(a.outstanding, id)
+		if refuse > 0 {
+			a.filters[filterKey{o.Node, o.Role}] = now.Add(refuse)
+		}
+	}
+	return nil
+}
+
+// Suppress stops offers to the roles until they revive.
+func (a *Allocator) Suppress(_ context.Context, rs ...string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, r := range rs {
+		a.suppressed[r] = true
+	}
+	return nil
+}
+
+// Revive clears the roles' suppression and decline filters and runs a cycle now.
+func (a *Allocator) Revive(_ context.Context, rs ...string) error {
+	a.mu.Lock()
+	for _, r := range rs {
+		delete(a.suppressed, r)
+		for k := range a.filters {
+			if k.role == r {
+				delete(a.filters, k)
+			}
+		}
+	}
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}

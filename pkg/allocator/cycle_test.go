@@ -1,0 +1,226 @@
+package allocator
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+)
+
+var cm = []v1.ResourceName{"cpu", "memory"}
+
+func vec(pairs ...string) resources.Vector {
+	l := v1.ResourceList{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		l[v1.ResourceName(pairs[i])] = resource.MustParse(pairs[i+1])
+	}
+	return resources.FromList(l)
+}
+
+func mkAgent(name string, free resources.Vector) *agent {
+	n := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}}}
+	return &agent{name: name, node: n, alloc: free, ports: resources.Ranges{{Begin: 1, End: 65535}}}
+}
+
+func mkDemand(role string, n int, req resources.Vector, edit func(*v1.Pod)) []demand {
+	var out []demand
+	for i := 0; i < n; i++ {
+		p := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: role, Name: fmt.Sprint(i), UID: types.UID(fmt.Sprintf("%s-%d", role, i))}}
+		if edit != nil {
+			edit(p)
+		}
+		out = append(out, demand{pod: p, req: req, counted: req.Only(cm), shape: req.String(), ports: resources.HostPorts(p), fit: newPodFit(p)})
+	}
+	return out
+}
+
+func mkIn(agents []*agent, roles map[string]*roleIn) *cycleIn {
+	in := &cycleIn{agents: agents, roles: roles, total: resources.Vector{}, counted: cm}
+	for _, a := range agents {
+		in.total.Add(a.alloc)
+	}
+	for _, r := range roles {
+		if r.alloc == nil {
+			r.alloc = resources.Vector{}
+		}
+		if r.weight == 0 {
+			r.weight = 1
+		}
+	}
+	densify(in, nil, nil)
+	return in
+}
+
+func pods(grants []*grant) map[string]int {
+	out := map[string]int{}
+	for _, g := range grants {
+		out[g.role] += g.pods
+	}
+	return out
+}
+
+// TestAllocatePaper: the DRF paper's example through the allocator alone.
+func TestAllocatePaper(t *testing.T) {
+	in := mkIn([]*agent{mkAgent("n1", vec("cpu", "9", "memory", "18Gi"))}, map[string]*roleIn{
+		"a": {demand: mkDemand("a", 20, vec("cpu", "1", "memory", "4Gi"), nil)},
+		"b": {demand: mkDemand("b", 20, vec("cpu", "3", "memory", "1Gi"), nil)},
+	})
+	grants, why := allocate(in)
+	if got := pods(grants); got["a"] != 3 || got["b"] != 2 {
+		t.Fatalf("placed %v, want a:3 b:2", got)
+	}
+	if len(grants) != 2 {
+		t.Errorf("want one offer per (agent, role), got %d grants", len(grants))
+	}
+	if w := why["a-5"]; !strings.Contains(w, "no node has room") {
+		t.Errorf("why for an unplaced pod = %q", w)
+	}
+}
+
+func TestAllocateWeightsLimitsGuarantees(t *testing.T) {
+	one := vec("cpu", "1")
+	t.Run("weighted", func(t *testing.T) {
+		in := mkIn([]*agent{mkAgent("n1", vec("cpu", "12", "memory", "1Ti"))}, map[string]*roleIn{
+			"a": {weight: 3, demand: mkDemand("a", 20, one, nil)},
+			"b": {demand: mkDemand("b", 20, one, nil)},
+		})
+		grants, _ := allocate(in)
+		if got := pods(grants); got["a"] != 9 || got["b"] != 3 {
+			t.Errorf("placed %v, want a:9 b:3 (weights 3:1)", got)
+		}
+	})
+	t.Run("limit", func(t *testing.T) {
+		in := mkIn([]*agent{mkAgent("n1", vec("cpu", "12", "memory", "1Ti"))}, map[string]*roleIn{
+			"a": {limit: vec("cpu", "2"), demand: mkDemand("a", 20, one, nil)},
+			"b": {demand: mkDemand("b", 20, one, nil)},
+		})
+		grants, why := allocate(in)
+		if got := pods(grants); got["a"] != 2 || got["b"] != 10 {
+			t.Errorf("placed %v, want a:2 (limit) b:10", got)
+		}
+		if why["a-3"] != "the role is at its limit" {
+			t.Errorf("why = %q", why["a-3"])
+		}
+	})
+	t.Run("guarantee first and kept free", func(t *testing.T) {
+		in := mkIn([]*agent{mkAgent("n1", vec("cpu", "10", "memory", "1Ti"))}, map[string]*roleIn{
+			"g": {guarantee: vec("cpu", "6"), demand: mkDemand("g", 4, one, nil)},
+			"o": {demand: mkDemand("o", 20, one, nil)},
+		})
+		grants, _ := allocate(in)
+		// g is served first up to its 4 pending pods; o may not take the 2
+		// CPUs still guaranteed to g: o gets 10 - 4 - 2 = 4.
+		if got := pods(grants); got["g"] != 4 || got["o"] != 4 {
+			t.Errorf("placed %v, want g:4 o:4", got)
+		}
+	})
+	t.Run("hierarchy", func(t *testing.T) {
+		in := mkIn([]*agent{mkAgent("n1", vec("cpu", "12", "memory", "1Ti"))}, map[string]*roleIn{
+			"eng/ml":  {demand: mkDemand("ml", 20, one, nil)},
+			"eng/web": {demand: mkDemand("web", 20, one, nil)},
+			"ops":     {demand: mkDemand("ops", 20, one, nil)},
+		})
+		grants, _ := allocate(in)
+		if got := pods(grants); got["eng/ml"] != 3 || got["eng/web"] != 3 || got["ops"] != 6 {
+			t.Errorf("placed %v, want 3/3/6", got)
+		}
+	})
+}
+
+func TestAllocateConstraintsPortsPacking(t *testing.T) {
+	tainted := mkAgent("gpu", vec("cpu", "8", "memory", "8Gi"))
+	tainted.node.Spec.Taints = []v1.Taint{{Key: "dedicated", Value: "gpu", Effect: v1.TaintEffectNoSchedule}}
+	tainted.tainted = true
+	zoned := mkAgent("zb", vec("cpu", "8", "memory", "8Gi"))
+	zoned.node.Labels["zone"] = "b"
+	plain := mkAgent("plain", vec("cpu", "8", "memory", "8Gi"))
+	plain.ports = resources.Ranges{{Begin: 31000, End: 32000}}
+	reserved := mkAgent("res", vec("cpu", "8", "memory", "8Gi"))
+	reserved.reservedFor = "owner"
+	for _, a := range []*agent{tainted, zoned, reserved} {
+		a.ports = resources.Ranges{{Begin: 1, End: 1000}}
+	}
+	in := mkIn([]*agent{tainted, zoned, plain, reserved}, map[string]*roleIn{
+		"tol": {demand: mkDemand("tol", 1, vec("cpu", "1"), func(p *v1.Pod) {
+			p.Spec.Tolerations = []v1.Toleration{{Key: "dedicated", Operator: v1.TolerationOpExists}}
+			p.Spec.NodeSelector = map[string]string{"kubernetes.io/hostname": "gpu"}
+		})},
+		"sel": {demand: mkDemand("sel", 2, vec("cpu", "1"), func(p *v1.Pod) { p.Spec.NodeSelector = map[string]string{"zone": "b"} })},
+		"port": {demand: mkDemand("port", 1, vec("cpu", "1"), func(p *v1.Pod) {
+			p.Spec.Containers = []v1.Container{{Ports: []v1.ContainerPort{{HostPort: 31500}}}}
+		})},
+		"bad": {demand: mkDemand("bad", 1, vec("cpu", "1"), func(p *v1.Pod) { p.Spec.NodeSelector = map[string]string{"zone": "nowhere"} })},
+		"owner": {demand: mkDemand("owner", 10, vec("cpu", "500m"), func(p *v1.Pod) {
+			p.Spec.NodeSelector = map[string]string{"kubernetes.io/hostname": "res"}
+		})},
+	})
+	grants, why := allocate(in)
+	where := map[string]string{}
+	perRole := map[string]int{}
+	for _, g := range grants {
+		where[g.role] = g.agent.name
+		perRole[g.role]++
+	}
+	for role, want := range map[string]string{"tol": "gpu", "sel": "zb", "port": "plain", "owner": "res"} {
+		if where[role] != want {
+			t.Errorf("%s placed on %q, want %q", role, where[role], want)
+		}
+	}
+	if perRole["owner"] != 1 || perRole["sel"] != 1 {
+		t.Errorf("pods of a role on one agent must pack into one offer: %v", perRole)
+	}
+	if _, ok := where["bad"]; ok || !strings.Contains(why["bad-0"], "node selector") {
+		t.Errorf("bad placed on %q, why %q", where["bad"], why["bad-0"])
+	}
+	for _, g := range grants {
+		if g.role == "port" && (len(g.ports) != 1 || g.ports[0] != 31500) {
+			t.Errorf("port grant carries ports %v", g.ports)
+		}
+	}
+}
+
+func TestAllocateFiltersAndTenPodsPerNode(t *testing.T) {
+	a1, a2 := mkAgent("n1", vec("cpu", "10", "memory", "10Gi")), mkAgent("n2", vec("cpu", "10", "memory", "10Gi"))
+	in := mkIn([]*agent{a1, a2}, map[string]*roleIn{"r": {demand: mkDemand("r", 20, vec("cpu", "1", "memory", "1Gi"), nil)}})
+	grants, _ := allocate(in)
+	if len(grants) != 2 || grants[0].pods != 10 || grants[1].pods != 10 {
+		t.Fatalf("20 pods on 2 nodes: want 2 offers of 10 pods, got %d grants", len(grants))
+	}
+	b1, b2 := mkAgent("n1", vec("cpu", "10", "memory", "10Gi")), mkAgent("n2", vec("cpu", "10", "memory", "10Gi"))
+	in = mkIn([]*agent{b1, b2}, map[string]*roleIn{"r": {demand: mkDemand("r", 20, vec("cpu", "1", "memory", "1Gi"), nil)}})
+	in.filtered = func(node, role string) bool { return node == "n1" && role == "r" }
+	grants, why := allocate(in)
+	if got := pods(grants); got["r"] != 10 || grants[0].agent.name != "n2" {
+		t.Errorf("filtered n1: placed %v on %s", got, grants[0].agent.name)
+	}
+	if !strings.Contains(why["r-15"], "refuse filter") {
+		t.Errorf("why = %q", why["r-15"])
+	}
+}
+
+// TestAllocatePreemptorsFirst: room freed by a preemption goes to the
+// preemptor on its nominated node, even when another role is lower.
+func TestAllocatePreemptorsFirst(t *testing.T) {
+	n1 := mkAgent("n1", vec("cpu", "2", "memory", "8Gi"))
+	in := mkIn([]*agent{n1}, map[string]*roleIn{
+		"early": {alloc: vec("cpu", "2"), demand: mkDemand("early", 2, vec("cpu", "1"), nil)},
+		"late": {alloc: vec("cpu", "4"), demand: mkDemand("late", 2, vec("cpu", "1"), func(p *v1.Pod) {
+			if p.Name == "0" || p.Name == "1" {
+				p.Status.NominatedNodeName = "n1"
+			}
+		})},
+	})
+	for i := range in.roles["late"].demand {
+		in.roles["late"].demand[i].nominated = "n1"
+	}
+	grants, _ := allocate(in)
+	if got := pods(grants); got["late"] != 2 || got["early"] != 0 {
+		t.Errorf("placed %v, want the two preemptors of late and nothing for early", got)
+	}
+}

@@ -1,0 +1,78 @@
+package mesos
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
+)
+
+// launchTimeout bounds the wait for a launched task's first status.
+const launchTimeout = time.Minute
+
+// Accept launches the pods placed on an offer as placeholder tasks, one
+// LAUNCH operation per pod in one ACCEPT (the unused part of the offer goes
+// back at once: refuse_seconds 0). The master answers 202 even for a stale
+// offer or a task too big (it then sends TASK_DROPPED or TASK_ERROR), so a
+// pod counts as launched only when its task reports TASK_STARTING (or
+// TASK_RUNNING with waitForTaskRunning); it fails otherwise.
+func (s *Source) Accept(ctx context.Context, offerID string, launches []offer.Launch) (map[types.UID]error, error) {
+	s.mu.Lock()
+	o := s.offers[offerID]
+	delete(s.offers, offerID)
+	s.mu.Unlock()
+	if o == nil {
+		return nil, fmt.Errorf("offer %s is no longer valid", offerID)
+	}
+	failed := map[types.UID]error{}
+	var ops []mesos.Offer_Operation
+	waits := map[types.UID]*launch{}
+	for _, l := range launches {
+		ti, err := taskInfo(o, l, s.cfg.PlaceholderCommand)
+		if err != nil {
+			failed[l.Pod.UID] = err
+			continue
+		}
+		waits[l.Pod.UID] = s.tasks.expect(ti.TaskID.Value, o.AgentID.Value, l.Pod.Namespace, l.Pod.Name)
+		ops = append(ops, calls.OpLaunch(ti))
+	}
+	if len(ops) == 0 {
+		_ = s.call(ctx, calls.Decline(o.ID).With(calls.RefuseSeconds(0)))
+		return failed, nil
+	}
+	accept := calls.Accept(calls.OfferOperations(ops).WithOffers(o.ID)).With(calls.RefuseSeconds(0))
+	if err := s.call(ctx, accept); err != nil {
+		for uid := range waits {
+			s.tasks.abandon(string(uid))
+		}
+		return nil, err
+	}
+	timeout := time.NewTimer(launchTimeout)
+	defer timeout.Stop()
+	for uid, w := range waits {
+		select {
+		case err := <-w.result:
+			if err != nil {
+				failed[uid] = err
+			}
+		case <-timeout.C:
+			failed[uid] = fmt.Errorf("no status for task %s after %v", uid, launchTimeout)
+			_ = s.tasks.kill(ctx, uid)
+			s.tasks.abandon(string(uid))
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return failed, nil
+}
+
+// Kill kills the task of a pod that will not run after all.
+func (s *Source) Kill(ctx context.Context, pod *v1.Pod) error {
+	return s.tasks.kill(ctx, pod.UID)
+}

@@ -1,0 +1,89 @@
+package mesos
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config"
+)
+
+// Config is the validated configuration of the Mesos source. The secret is
+// read from its file here and never logged or put in events or metrics.
+type Config struct {
+	Master             string
+	FrameworkName      string
+	User               string
+	Principal          string
+	secret             string
+	TLS                *tls.Config
+	FailoverTimeout    time.Duration
+	GPUResources       bool
+	JSON               bool
+	PlaceholderCommand string
+	WaitForTaskRunning bool
+	AgentNodeLabel     string
+	FrameworkIDStore   string // namespace/name of the ConfigMap
+	ReconcileInterval  time.Duration
+	MissedHeartbeats   int
+	OrphanPodPolicy    config.OrphanPodPolicy
+	TaskGonePolicy     config.TaskGonePolicy
+	DrainOnMaintenance bool
+	// Refuse is the refuse_seconds of declines the source makes itself
+	// (offers on agents that map to no node).
+	Refuse time.Duration
+}
+
+// String renders the configuration without the secret.
+func (c Config) String() string {
+	auth := "none"
+	if c.Principal != "" {
+		auth = "principal " + c.Principal
+		if c.secret != "" {
+			auth += " (secret set)"
+		}
+	}
+	return fmt.Sprintf("master=%s framework=%q user=%q auth=%s encoding=%s", c.Master, c.FrameworkName, c.User, auth, map[bool]string{true: "JSON", false: "Protobuf"}[c.JSON])
+}
+
+// NewConfig builds the source's configuration from validated args, reading
+// the secret and CA files. Errors name the field.
+func NewConfig(m *config.MesosMasterConfig, refuse time.Duration) (Config, error) {
+	c := Config{
+		Master: m.Master, FrameworkName: m.FrameworkName, User: m.User, Principal: m.Principal,
+		FailoverTimeout: m.FailoverTimeout.Duration, GPUResources: m.GPUResources,
+		JSON: m.Encoding == config.MesosEncodingJSON, PlaceholderCommand: m.PlaceholderCommand,
+		WaitForTaskRunning: m.WaitForTaskRunning, AgentNodeLabel: m.AgentNodeLabel,
+		FrameworkIDStore: m.FrameworkIDConfigMap, ReconcileInterval: m.ReconcileInterval.Duration,
+		MissedHeartbeats: int(m.MissedHeartbeats), OrphanPodPolicy: m.OrphanPodPolicy,
+		TaskGonePolicy: m.TaskGonePolicy, DrainOnMaintenance: m.DrainOnMaintenance, Refuse: refuse,
+	}
+	if m.SecretFile != "" {
+		b, err := os.ReadFile(m.SecretFile)
+		if err != nil {
+			return c, fmt.Errorf("mesos.secretFile: %w", err)
+		}
+		c.secret = strings.TrimSpace(string(b))
+		if c.secret == "" {
+			return c, fmt.Errorf("mesos.secretFile: %s is empty", m.SecretFile)
+		}
+	}
+	if strings.HasPrefix(m.Master, "https://") || m.CAFile != "" || m.InsecureSkipTLSVerify {
+		c.TLS = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: m.InsecureSkipTLSVerify} //nolint:gosec // off only when asked for
+		if m.CAFile != "" {
+			pem, err := os.ReadFile(m.CAFile)
+			if err != nil {
+				return c, fmt.Errorf("mesos.caFile: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return c, fmt.Errorf("mesos.caFile: %s holds no PEM certificate", m.CAFile)
+			}
+			c.TLS.RootCAs = pool
+		}
+	}
+	return c, nil
+}

@@ -1,0 +1,336 @@
+package mesos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/encoding"
+	"github.com/mesos/mesos-go/api/v1/lib/extras/scheduler/controller"
+	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
+	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpsched"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
+)
+
+const (
+	// maxResubscribeBackoff caps the wait between subscriptions (Mesos'
+	// guidance for schedulers is at most 15 s).
+	maxResubscribeBackoff = 15 * time.Second
+	// defaultHeartbeat is assumed until SUBSCRIBED says otherwise.
+	defaultHeartbeat = 15 * time.Second
+	// callTimeout bounds one call to the master.
+	callTimeout = 30 * time.Second
+)
+
+// Source is the Mesos-master offer source. It implements offer.Source.
+type Source struct {
+	cfg      Config
+	state    *cluster.State
+	client   kubernetes.Interface
+	recorder events.EventRecorder
+	codec    encoding.Codec
+	logger   klog.Logger
+
+	mu          sync.Mutex
+	caller      calls.Caller // of the current subscription; nil when none
+	frameworkID string
+	roles       sets.Set[string] // FrameworkInfo.roles
+	heartbeat   time.Duration
+	lastEvent   time.Time
+	offers      map[string]*mesos.Offer // outstanding, by offer ID
+	agents      map[string]string       // agent ID -> node
+	handler     offer.Handler
+	tasks       *tasks
+	maintenance *maintenance
+	subscribed  chan struct{}    // closed and replaced on each SUBSCRIBED
+	seenNodes   sets.Set[string] // nodes some offer's agent mapped to
+}
+
+var (
+	_ offer.Source      = &Source{}
+	_ offer.Killer      = &Source{}
+	_ offer.Maintenance = &Source{}
+)
+
+// New returns a Mesos source. factory and client are the scheduler's; the
+// recorder emits pod events about their tasks.
+func New(cfg Config, state *cluster.State, factory informers.SharedInformerFactory, client kubernetes.Interface, recorder events.EventRecorder) (*Source, error) {
+	s := &Source{
+		cfg: cfg, state: state, client: client, recorder: recorder, codec: codec(cfg.JSON),
+		roles: sets.New[string](), heartbeat: defaultHeartbeat, offers: map[string]*mesos.Offer{},
+		agents: map[string]string{}, subscribed: make(chan struct{}),
+	}
+	s.tasks = newTasks(s)
+	s.maintenance = newMaintenance(s)
+	if err := s.tasks.watchPods(factory); err != nil {
+		return nil, err
+	}
+	metrics.RegisterMesos()
+	return s, nil
+}
+
+// Run subscribes to the leading master, handles its events and subscribes
+// again (to the new leader, with the same framework ID, after a capped
+// backoff) whenever the subscription ends, until ctx is done. It starts once
+// the scheduler's informers have synced: with leader election and
+// delayCacheUntilActive, only on the active replica.
+func (s *Source) Run(ctx context.Context, h offer.Handler) error {
+	s.logger = klog.FromContext(ctx).WithName("mesos")
+	s.mu.Lock()
+	s.handler = h
+	s.mu.Unlock()
+	if err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(context.Context) (bool, error) {
+		return s.state.HasSynced(), nil
+	}); err != nil {
+		return nil
+	}
+	finder, err := newLeaderFinder(ctx, s.cfg.Master, s.cfg.TLS)
+	if err != nil {
+		return err
+	}
+	s.loadFrameworkID(ctx)
+	s.logger.Info("Mesos offer source starting", "config", s.cfg.String(), "frameworkID", s.currentFrameworkID())
+	go s.tasks.run(ctx)
+	backoff := wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: math.MaxInt32, Cap: maxResubscribeBackoff}
+	for ctx.Err() == nil {
+		leader, err := finder.Leader(ctx)
+		if err == nil {
+			var ok bool
+			ok, err = s.subscribe(ctx, leader, finder.Changed())
+			if ok {
+				backoff = wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: math.MaxInt32, Cap: maxResubscribeBackoff}
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wait := backoff.Step()
+		s.logger.Info("Mesos subscription ended; subscribing again", "err", err, "after", wait)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+	return nil
+}
+
+// subscribe runs one subscription to the leader until it ends, the leader
+// changes, or heartbeats stop. It reports whether SUBSCRIBED was received.
+func (s *Source) subscribe(ctx context.Context, leader string, leaderChanged <-chan struct{}) (bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	caller := httpsched.NewCaller(httpcli.New(
+		httpcli.Endpoint(leader+"/api/v1/scheduler"),
+		httpcli.Codec(s.codec),
+		httpcli.Do(httpcli.With(s.httpOptions()...)),
+	), httpsched.MaxRedirects(0))
+	s.mu.Lock()
+	s.caller = caller
+	s.lastEvent = time.Now()
+	subscribed := s.subscribed
+	info := s.frameworkInfoLocked()
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.caller = nil
+		s.mu.Unlock()
+		s.dropOffers()
+	}()
+
+	var lastErr error
+	go s.watchdog(ctx, cancel, leaderChanged)
+	err := controller.Run(ctx, &info, caller,
+		controller.WithEventHandler(s.eventHandler()),
+		controller.WithFrameworkID(s.currentFrameworkID),
+		controller.WithSubscriptionTerminated(func(err error) {
+			lastErr = err
+			cancel() // one subscription per Run: the next goes to the leader of the moment
+		}),
+	)
+	if lastErr == nil {
+		lastErr = err
+	}
+	select {
+	case <-subscribed:
+		return true, lastErr
+	default:
+		return false, lastErr
+	}
+}
+
+// watchdog ends the subscription when the leader changes or when
+// MissedHeartbeats heartbeat intervals pass without an event.
+func (s *Source) watchdog(ctx context.Context, cancel context.CancelFunc, leaderChanged <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-leaderChanged:
+			s.logger.Info("Leading master changed")
+			cancel()
+			return
+		case <-t.C:
+			s.mu.Lock()
+			silent, limit := time.Since(s.lastEvent), time.Duration(s.cfg.MissedHeartbeats)*s.heartbeat
+			s.mu.Unlock()
+			if silent > limit {
+				s.logger.Info("Heartbeats missed; subscribing again", "silentFor", silent, "limit", limit)
+				metrics.MesosMissedHeartbeats.Inc()
+				cancel()
+				return
+			}
+		}
+	}
+}
+
+func (s *Source) httpOptions() []httpcli.ConfigOpt {
+	opts := []httpcli.ConfigOpt{httpcli.Timeout(0)}
+	if s.cfg.TLS != nil {
+		opts = append(opts, httpcli.TLSConfig(s.cfg.TLS))
+	}
+	if s.cfg.Principal != "" && s.cfg.secret != "" {
+		opts = append(opts, httpcli.BasicAuth(s.cfg.Principal, s.cfg.secret))
+	}
+	return opts
+}
+
+// frameworkInfoLocked is the FrameworkInfo of the next SUBSCRIBE or
+// UPDATE_FRAMEWORK: roles are the roles of namespaces with pending pods (and
+// those subscribed so far).
+func (s *Source) frameworkInfoLocked() mesos.FrameworkInfo {
+	for _, r := range s.state.Roles() {
+		if r.Pending > 0 {
+			s.roles.Insert(r.Name)
+		}
+	}
+	caps := []mesos.FrameworkInfo_Capability{
+		{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE},
+		{Type: mesos.FrameworkInfo_Capability_PARTITION_AWARE},
+	}
+	if s.cfg.GPUResources {
+		caps = append(caps, mesos.FrameworkInfo_Capability{Type: mesos.FrameworkInfo_Capability_GPU_RESOURCES})
+	}
+	failover := s.cfg.FailoverTimeout.Seconds()
+	info := mesos.FrameworkInfo{
+		User: s.cfg.User, Name: s.cfg.FrameworkName, Roles: sets.List(s.roles),
+		Capabilities: caps, FailoverTimeout: &failover,
+	}
+	if s.cfg.Principal != "" {
+		info.Principal = &s.cfg.Principal
+	}
+	if s.frameworkID != "" {
+		info.ID = &mesos.FrameworkID{Value: s.frameworkID}
+	}
+	return info
+}
+
+func (s *Source) currentFrameworkID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.frameworkID
+}
+
+// call sends a call on the current subscription.
+func (s *Source) call(ctx context.Context, c *scheduler.Call) error {
+	s.mu.Lock()
+	caller, id := s.caller, s.frameworkID
+	s.mu.Unlock()
+	if caller == nil || id == "" {
+		return errNotSubscribed
+	}
+	c.FrameworkID = &mesos.FrameworkID{Value: id}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	resp, err := caller.Call(ctx, c)
+	if resp != nil {
+		resp.Close()
+	}
+	metrics.MesosCalls.WithLabelValues(c.GetType().String(), outcome(err)).Inc()
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.GetType(), err)
+	}
+	return nil
+}
+
+var errNotSubscribed = errors.New("not subscribed to a Mesos master")
+
+func outcome(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
+}
+
+// Decline declines offers with refuse_seconds.
+func (s *Source) Decline(ctx context.Context, offerIDs []string, refuse time.Duration) error {
+	ids := make([]mesos.OfferID, 0, len(offerIDs))
+	s.mu.Lock()
+	for _, id := range offerIDs {
+		delete(s.offers, id)
+		ids = append(ids, mesos.OfferID{Value: id})
+	}
+	s.mu.Unlock()
+	return s.call(ctx, calls.Decline(ids...).With(calls.RefuseSeconds(refuse)))
+}
+
+// Suppress stops offers to the roles.
+func (s *Source) Suppress(ctx context.Context, roles ...string) error {
+	return s.call(ctx, calls.SuppressWith(roles))
+}
+
+// Revive asks for offers to the roles now, clearing their filters. Roles
+// the framework is not subscribed to are added first (UPDATE_FRAMEWORK).
+func (s *Source) Revive(ctx context.Context, roles ...string) error {
+	s.mu.Lock()
+	missing := false
+	for _, r := range roles {
+		if !s.roles.Has(r) {
+			s.roles.Insert(r)
+			missing = true
+		}
+	}
+	info := s.frameworkInfoLocked()
+	s.mu.Unlock()
+	if missing && info.ID != nil {
+		if err := s.call(ctx, calls.UpdateFramework(info)); err != nil {
+			return err
+		}
+		s.logger.V(2).Info("Framework roles updated", "roles", info.Roles)
+	}
+	return s.call(ctx, calls.ReviveWith(roles))
+}
+
+// dropOffers forgets and rescinds every outstanding offer (the subscription
+// ended: the master removed them).
+func (s *Source) dropOffers() {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.offers))
+	for id := range s.offers {
+		ids = append(ids, id)
+	}
+	s.offers = map[string]*mesos.Offer{}
+	h := s.handler
+	s.mu.Unlock()
+	sort.Strings(ids)
+	for _, id := range ids {
+		h.Rescind(id)
+	}
+}

@@ -1,0 +1,54 @@
+package metrics
+
+import (
+	"sync"
+
+	"k8s.io/component-base/metrics"
+	"k8s.io/component-base/metrics/legacyregistry"
+)
+
+var (
+	// MesosSubscriptions counts SUBSCRIBED events (first and re-subscriptions).
+	MesosSubscriptions = metrics.NewCounter(&metrics.CounterOpts{
+		Namespace: namespace, Name: "mesos_subscriptions_total",
+		Help: "Subscriptions to a Mesos master (SUBSCRIBED events).", StabilityLevel: metrics.ALPHA,
+	})
+	// MesosMissedHeartbeats counts subscriptions ended by the heartbeat watchdog.
+	MesosMissedHeartbeats = metrics.NewCounter(&metrics.CounterOpts{
+		Namespace: namespace, Name: "mesos_heartbeat_timeouts_total",
+		Help: "Subscriptions ended because heartbeats stopped.", StabilityLevel: metrics.ALPHA,
+	})
+	// MesosCalls counts calls to the master by type and outcome.
+	MesosCalls = metrics.NewCounterVec(&metrics.CounterOpts{
+		Namespace: namespace, Name: "mesos_calls_total",
+		Help: "Calls to the Mesos master by type (ACCEPT, DECLINE, ...) and outcome (ok, error).", StabilityLevel: metrics.ALPHA,
+	}, []string{"type", "outcome"})
+	// MesosTaskStates counts task status updates by state.
+	MesosTaskStates = metrics.NewCounterVec(&metrics.CounterOpts{
+		Namespace: namespace, Name: "mesos_task_updates_total",
+		Help: "Task status updates received, by state.", StabilityLevel: metrics.ALPHA,
+	}, []string{"state"})
+	// MesosUnmatchedAgents is the number of agents that map to no node.
+	MesosUnmatchedAgents = metrics.NewGauge(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "mesos_agents_without_node",
+		Help: "Agents seen in offers whose hostname maps to no node (never scheduled onto).", StabilityLevel: metrics.ALPHA,
+	})
+	// MesosNodesWithoutAgent is the number of schedulable nodes no offer named.
+	MesosNodesWithoutAgent = metrics.NewGauge(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "mesos_nodes_without_agent",
+		Help: "Schedulable nodes that no Mesos agent seen in offers maps to (never scheduled onto).", StabilityLevel: metrics.ALPHA,
+	})
+
+	registerMesosOnce sync.Once
+)
+
+// RegisterMesos registers the Mesos-source metrics once per process.
+func RegisterMesos() {
+	registerMesosOnce.Do(func() {
+		for _, c := range []metrics.Registerable{
+			MesosSubscriptions, MesosMissedHeartbeats, MesosCalls, MesosTaskStates, MesosUnmatchedAgents, MesosNodesWithoutAgent,
+		} {
+			legacyregistry.MustRegister(c)
+		}
+	})
+}

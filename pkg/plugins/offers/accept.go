@@ -1,0 +1,157 @@
+package offers
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
+)
+
+// batcher gathers the pods placed on one offer during AcceptBatchWindow
+// (from the first reservation on it) and accepts them in one ACCEPT, so
+// several pods pack into one offer (the historic kubernetes-mesos launched
+// one pod per offer). Pods wait in Permit; they are allowed when the ACCEPT
+// succeeds and rejected (and unreserved) when it fails.
+type batcher struct {
+	pl      *Offers
+	mu      sync.Mutex
+	pending map[string]bool       // offers with a flush scheduled
+	outcome map[types.UID]outcome // decided before the pod was waiting
+}
+
+type outcome struct {
+	allow bool
+	msg   string
+}
+
+func newBatcher(pl *Offers) *batcher {
+	return &batcher{pl: pl, pending: map[string]bool{}, outcome: map[types.UID]outcome{}}
+}
+
+// permitTimeout bounds a pod's wait in Permit: the window plus the ACCEPT
+// round trip (a Mesos master may take a while).
+func (b *batcher) permitTimeout() time.Duration {
+	return b.pl.args.AcceptBatchWindow.Duration + 30*time.Second
+}
+
+// permit decides Permit for a reserved pod: its offer's outcome if known,
+// else wait for the batch (scheduling a flush if it is the first pod).
+func (b *batcher) permit(pod *v1.Pod) (*fwk.Status, time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if o, ok := b.outcome[pod.UID]; ok {
+		delete(b.outcome, pod.UID)
+		if o.allow {
+			return nil, 0
+		}
+		return fwk.NewStatus(fwk.Unschedulable, o.msg), 0
+	}
+	id, ok := b.pl.book.Reserved(pod.UID)
+	if !ok {
+		return fwk.NewStatus(fwk.Unschedulable, ErrReasonOfferGone), 0
+	}
+	switch {
+	case b.pl.book.Full(id):
+		// Nothing more fits: accept now rather than at the end of the window.
+		b.pending[id] = true
+		go b.flush(id)
+	case !b.pending[id]:
+		b.pending[id] = true
+		time.AfterFunc(b.pl.args.AcceptBatchWindow.Duration, func() { b.flush(id) })
+	}
+	return fwk.NewStatus(fwk.Wait), b.permitTimeout()
+}
+
+// flush accepts an offer with the pods reserved on it (a second flush of
+// the same offer finds it gone and does nothing).
+func (b *batcher) flush(id string) {
+	ctx := b.pl.ctx
+	logger := klog.FromContext(ctx)
+	b.mu.Lock()
+	delete(b.pending, id)
+	o, launches, ok := b.pl.book.Take(id)
+	b.mu.Unlock()
+	if !ok {
+		return // rescinded meanwhile: its pods were rejected
+	}
+	metrics.OfferBookSize.Set(float64(b.pl.book.Len()))
+	failed, err := b.pl.source.Accept(ctx, id, launches)
+	if err != nil {
+		logger.Error(err, "ACCEPT failed", "offerID", id, "role", o.Role, "node", o.Node, "pods", len(launches))
+		for _, l := range launches {
+			b.decide(l.Pod, outcome{msg: "accepting the offer failed: " + err.Error()})
+		}
+		b.pl.state.Touch(true)
+		return
+	}
+	metrics.Offers.WithLabelValues(o.Role, metrics.OfferAccepted).Inc()
+	logger.V(4).Info("Offer accepted", "offerID", id, "role", o.Role, "node", o.Node, "pods", len(launches), "failed", len(failed))
+	for _, l := range launches {
+		if ferr, bad := failed[l.Pod.UID]; bad {
+			logger.Info("Pod not launched", "pod", klog.KObj(l.Pod), "offerID", id, "err", ferr)
+			b.decide(l.Pod, outcome{msg: "launching on the offer failed: " + ferr.Error()})
+			continue
+		}
+		b.decide(l.Pod, outcome{allow: true})
+	}
+	if len(failed) > 0 {
+		b.pl.state.Touch(true)
+	}
+}
+
+// decide delivers an outcome to a pod waiting in Permit. A pod reserved on
+// the offer may not be waiting yet (the framework registers it after Permit
+// returns): the outcome is kept for its Permit, and delivered if it starts
+// waiting in the meantime.
+func (b *batcher) decide(pod *v1.Pod, o outcome) {
+	if b.deliver(pod.UID, o) {
+		return
+	}
+	b.mu.Lock()
+	b.outcome[pod.UID] = o
+	b.mu.Unlock()
+	go func() {
+		_ = wait.PollUntilContextTimeout(b.pl.ctx, time.Millisecond, b.permitTimeout(), false, func(context.Context) (bool, error) {
+			b.mu.Lock()
+			_, still := b.outcome[pod.UID]
+			b.mu.Unlock()
+			if !still {
+				return true, nil // its Permit took it
+			}
+			if b.deliver(pod.UID, o) {
+				b.mu.Lock()
+				delete(b.outcome, pod.UID)
+				b.mu.Unlock()
+				return true, nil
+			}
+			return false, nil
+		})
+	}()
+}
+
+func (b *batcher) deliver(uid types.UID, o outcome) bool {
+	wp := b.pl.handle.GetWaitingPod(uid)
+	if wp == nil {
+		return false
+	}
+	if o.allow {
+		wp.Allow(Name)
+	} else {
+		wp.Reject(Name, o.msg)
+	}
+	return true
+}
+
+// forget drops what is known of a pod (Unreserve).
+func (b *batcher) forget(uid types.UID) {
+	b.mu.Lock()
+	delete(b.outcome, uid)
+	b.mu.Unlock()
+}

@@ -1,0 +1,89 @@
+package offers
+
+import (
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+)
+
+// Offers puts new offers in the book and sends the pods that can use them
+// back to the active queue at once: the pods of each role, in priority and
+// age order, that fit (first fit) into the role's new offers, wherever they
+// wait (unschedulable, backoff), plus those PreEnqueue holds.
+func (pl *Offers) Offers(offers []offer.Offer) {
+	pl.book.Add(offers...)
+	byRole := map[string][]offer.Offer{}
+	for _, o := range offers {
+		byRole[o.Role] = append(byRole[o.Role], o)
+		metrics.Offers.WithLabelValues(o.Role, metrics.OfferMade).Inc()
+	}
+	metrics.OfferBookSize.Set(float64(pl.book.Len()))
+	pl.state.Touch(true)
+	pods := map[string]*v1.Pod{}
+	for role, os := range byRole {
+		left := make([]resources.Vector, len(os))
+		for i, o := range os {
+			left[i] = o.Resources.Clone()
+		}
+		for _, p := range pl.state.PendingPods(role) {
+			for i := range os {
+				if p.Request.Fits(left[i]) {
+					if _, ok := os[i].Ports.ContainsAll(p.Ports); ok {
+						left[i].Sub(p.Request)
+						pods[key(p.Object)] = p.Object
+						break
+					}
+				}
+			}
+		}
+	}
+	pl.mu.Lock()
+	for r := range byRole {
+		for uid, p := range pl.waiting[r] {
+			pods[key(p)] = p
+			delete(pl.held, uid)
+		}
+		delete(pl.waiting, r)
+	}
+	pl.mu.Unlock()
+	klog.FromContext(pl.ctx).V(4).Info("Offers received", "count", len(offers), "activating", len(pods))
+	pl.activate(pods)
+}
+
+// Rescind drops an offer; pods reserved on it and waiting in Permit are
+// rejected and go back to the queue.
+func (pl *Offers) Rescind(offerID string) {
+	o, pods, ok := pl.book.Remove(offerID)
+	if !ok {
+		return
+	}
+	metrics.Offers.WithLabelValues(o.Role, metrics.OfferRescinded).Inc()
+	metrics.OfferBookSize.Set(float64(pl.book.Len()))
+	klog.FromContext(pl.ctx).V(4).Info("Offer rescinded", "offerID", offerID, "role", o.Role, "node", o.Node, "reserved", len(pods))
+	pl.rejectReserved(pods, "the offer was rescinded")
+	pl.state.Touch(false)
+}
+
+// AgentLost drops every offer on the node.
+func (pl *Offers) AgentLost(node string) {
+	offers, pods := pl.book.RemoveNode(node)
+	for _, o := range offers {
+		metrics.Offers.WithLabelValues(o.Role, metrics.OfferRescinded).Inc()
+	}
+	metrics.OfferBookSize.Set(float64(pl.book.Len()))
+	klog.FromContext(pl.ctx).V(2).Info("Agent lost", "node", node, "offers", len(offers))
+	pl.rejectReserved(pods, "the agent was lost")
+	pl.state.Touch(false)
+}
+
+// rejectReserved rejects pods waiting in Permit whose offer went away.
+func (pl *Offers) rejectReserved(pods []*v1.Pod, why string) {
+	for _, p := range pods {
+		if wp := pl.handle.GetWaitingPod(p.UID); wp != nil {
+			wp.Reject(Name, why)
+		}
+	}
+}
