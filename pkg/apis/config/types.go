@@ -173,9 +173,17 @@ type HeteroArgs struct {
 
 	// AcceleratorResources are the extended resources that count as accelerators.
 	AcceleratorResources []v1.ResourceName
+	// AcceleratorDeviceClasses are the DRA device classes whose devices are
+	// accelerators: a ResourceClaim request of such a class counts as
+	// accelerators, and so do the devices a DRA driver of the same name
+	// publishes (GPU drivers name their class after themselves: gpu.nvidia.com).
+	AcceleratorDeviceClasses []string
 	// AcceleratorNodePolicy: Strict keeps pods that request no accelerator off
 	// accelerator nodes, Prefer only scores that, None is off.
 	AcceleratorNodePolicy AcceleratorNodePolicy
+	// ArchitecturePreference orders CPU architectures, best first, for pods
+	// that list none in kube-mesos.io/architectures; empty: no preference.
+	ArchitecturePreference []string
 	// Weights of the score terms.
 	Weights HeteroWeights
 }

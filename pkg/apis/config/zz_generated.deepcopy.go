@@ -77,6 +77,16 @@ func (in *HeteroArgs) DeepCopyInto(out *HeteroArgs) {
 		*out = make([]v1.ResourceName, len(*in))
 		copy(*out, *in)
 	}
+	if in.AcceleratorDeviceClasses != nil {
+		in, out := &in.AcceleratorDeviceClasses, &out.AcceleratorDeviceClasses
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
+	if in.ArchitecturePreference != nil {
+		in, out := &in.ArchitecturePreference, &out.ArchitecturePreference
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	out.Weights = in.Weights
 	return
 }

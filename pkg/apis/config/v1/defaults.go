@@ -37,6 +37,12 @@ func DefaultAccelerators() []corev1.ResourceName {
 	return []corev1.ResourceName{"nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/i915"}
 }
 
+// DefaultAcceleratorDeviceClasses returns the DRA device classes of the
+// NVIDIA, AMD and Intel GPU drivers.
+func DefaultAcceleratorDeviceClasses() []string {
+	return []string{"gpu.nvidia.com", "gpu.amd.com", "gpu.intel.com"}
+}
+
 // DefaultDRFResources returns the resources that count for DRF by default.
 func DefaultDRFResources() []corev1.ResourceName {
 	return append([]corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory}, DefaultAccelerators()...)
@@ -120,6 +126,9 @@ func SetDefaults_DRFArgs(obj *DRFArgs) {
 func SetDefaults_HeteroArgs(obj *HeteroArgs) {
 	if len(obj.AcceleratorResources) == 0 {
 		obj.AcceleratorResources = DefaultAccelerators()
+	}
+	if len(obj.AcceleratorDeviceClasses) == 0 {
+		obj.AcceleratorDeviceClasses = DefaultAcceleratorDeviceClasses()
 	}
 	if obj.AcceleratorNodePolicy == "" {
 		obj.AcceleratorNodePolicy = "Prefer"

@@ -113,8 +113,15 @@ type HeteroArgs struct {
 	// AcceleratorResources count as accelerators (default nvidia.com/gpu,
 	// amd.com/gpu, gpu.intel.com/i915).
 	AcceleratorResources []corev1.ResourceName `json:"acceleratorResources,omitempty"`
+	// AcceleratorDeviceClasses are the DRA device classes (and drivers of the
+	// same name) whose devices are accelerators (default gpu.nvidia.com,
+	// gpu.amd.com, gpu.intel.com).
+	AcceleratorDeviceClasses []string `json:"acceleratorDeviceClasses,omitempty"`
 	// AcceleratorNodePolicy is "Strict", "Prefer" (default) or "None".
 	AcceleratorNodePolicy AcceleratorNodePolicy `json:"acceleratorNodePolicy,omitempty"`
+	// ArchitecturePreference orders CPU architectures, best first, for pods
+	// without the kube-mesos.io/architectures annotation (default: none).
+	ArchitecturePreference []string `json:"architecturePreference,omitempty"`
 	// Weights of the score terms.
 	Weights HeteroWeights `json:"weights"`
 }

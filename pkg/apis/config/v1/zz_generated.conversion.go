@@ -129,7 +129,9 @@ func Convert_config_DRFArgs_To_v1_DRFArgs(in *config.DRFArgs, out *DRFArgs, s co
 
 func autoConvert_v1_HeteroArgs_To_config_HeteroArgs(in *HeteroArgs, out *config.HeteroArgs, s conversion.Scope) error {
 	out.AcceleratorResources = *(*[]corev1.ResourceName)(unsafe.Pointer(&in.AcceleratorResources))
+	out.AcceleratorDeviceClasses = *(*[]string)(unsafe.Pointer(&in.AcceleratorDeviceClasses))
 	out.AcceleratorNodePolicy = config.AcceleratorNodePolicy(in.AcceleratorNodePolicy)
+	out.ArchitecturePreference = *(*[]string)(unsafe.Pointer(&in.ArchitecturePreference))
 	if err := Convert_v1_HeteroWeights_To_config_HeteroWeights(&in.Weights, &out.Weights, s); err != nil {
 		return err
 	}
@@ -143,7 +145,9 @@ func Convert_v1_HeteroArgs_To_config_HeteroArgs(in *HeteroArgs, out *config.Hete
 
 func autoConvert_config_HeteroArgs_To_v1_HeteroArgs(in *config.HeteroArgs, out *HeteroArgs, s conversion.Scope) error {
 	out.AcceleratorResources = *(*[]corev1.ResourceName)(unsafe.Pointer(&in.AcceleratorResources))
+	out.AcceleratorDeviceClasses = *(*[]string)(unsafe.Pointer(&in.AcceleratorDeviceClasses))
 	out.AcceleratorNodePolicy = AcceleratorNodePolicy(in.AcceleratorNodePolicy)
+	out.ArchitecturePreference = *(*[]string)(unsafe.Pointer(&in.ArchitecturePreference))
 	if err := Convert_config_HeteroWeights_To_v1_HeteroWeights(&in.Weights, &out.Weights, s); err != nil {
 		return err
 	}

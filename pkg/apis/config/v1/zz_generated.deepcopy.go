@@ -78,6 +78,16 @@ func (in *HeteroArgs) DeepCopyInto(out *HeteroArgs) {
 		*out = make([]corev1.ResourceName, len(*in))
 		copy(*out, *in)
 	}
+	if in.AcceleratorDeviceClasses != nil {
+		in, out := &in.AcceleratorDeviceClasses, &out.AcceleratorDeviceClasses
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
+	if in.ArchitecturePreference != nil {
+		in, out := &in.ArchitecturePreference, &out.ArchitecturePreference
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	in.Weights.DeepCopyInto(&out.Weights)
 	return
 }

@@ -10,9 +10,11 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
+	k8svalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/hardware"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/roles"
 )
@@ -211,6 +213,13 @@ func ValidateHeteroArgs(path *field.Path, args *config.HeteroArgs) error {
 		errs = append(errs, field.NotSupported(path.Child("acceleratorNodePolicy"), args.AcceleratorNodePolicy,
 			[]config.AcceleratorNodePolicy{config.AcceleratorNodeStrict, config.AcceleratorNodePrefer, config.AcceleratorNodeNone}))
 	}
+	errs = append(errs, uniqueNames(path.Child("acceleratorDeviceClasses"), args.AcceleratorDeviceClasses, k8svalidation.IsDNS1123Subdomain)...)
+	errs = append(errs, uniqueNames(path.Child("architecturePreference"), args.ArchitecturePreference, func(a string) []string {
+		if hardware.IsKnownArchitecture(a) {
+			return nil
+		}
+		return []string{"must be one of " + strings.Join(hardware.KnownArchitectures(), ", ")}
+	})...)
 	w := path.Child("weights")
 	for _, t := range []struct {
 		name string
@@ -224,4 +233,20 @@ func ValidateHeteroArgs(path *field.Path, args *config.HeteroArgs) error {
 		}
 	}
 	return errs.ToAggregate()
+}
+
+// uniqueNames checks each name of a list and refuses duplicates.
+func uniqueNames(path *field.Path, names []string, check func(string) []string) field.ErrorList {
+	var errs field.ErrorList
+	seen := sets.New[string]()
+	for i, n := range names {
+		for _, msg := range check(n) {
+			errs = append(errs, field.Invalid(path.Index(i), n, msg))
+		}
+		if seen.Has(n) {
+			errs = append(errs, field.Duplicate(path.Index(i), n))
+		}
+		seen.Insert(n)
+	}
+	return errs
 }
