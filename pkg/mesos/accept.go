@@ -34,6 +34,10 @@ func (s *Source) Accept(ctx context.Context, offerID string, launches []offer.La
 	var ops []mesos.Offer_Operation
 	waits := map[types.UID]*launch{}
 	for _, l := range launches {
+		if why := s.tasks.startable(string(l.Pod.UID)); why != "" {
+			failed[l.Pod.UID] = fmt.Errorf("pod %s/%s cannot be launched yet: %s", l.Pod.Namespace, l.Pod.Name, why)
+			continue
+		}
 		ti, err := taskInfo(o, l, s.cfg.PlaceholderCommand)
 		if err != nil {
 			failed[l.Pod.UID] = err
@@ -48,9 +52,11 @@ func (s *Source) Accept(ctx context.Context, offerID string, launches []offer.La
 	}
 	accept := calls.Accept(calls.OfferOperations(ops).WithOffers(o.ID)).With(calls.RefuseSeconds(0))
 	if err := s.call(ctx, accept); err != nil {
+		// The master may have received the ACCEPT: reconciliation settles it.
 		for uid := range waits {
-			s.tasks.abandon(string(uid))
+			s.tasks.abandon(string(uid), true)
 		}
+		go s.tasks.reconcile(s.ctx, false)
 		return nil, err
 	}
 	timeout := time.NewTimer(launchTimeout)
@@ -64,7 +70,7 @@ func (s *Source) Accept(ctx context.Context, offerID string, launches []offer.La
 		case <-timeout.C:
 			failed[uid] = fmt.Errorf("no status for task %s after %v", uid, launchTimeout)
 			_ = s.tasks.kill(ctx, uid)
-			s.tasks.abandon(string(uid))
+			s.tasks.abandon(string(uid), false)
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

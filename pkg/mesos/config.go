@@ -71,6 +71,12 @@ func NewConfig(m *config.MesosMasterConfig, refuse time.Duration) (Config, error
 			return c, fmt.Errorf("mesos.secretFile: %s is empty", m.SecretFile)
 		}
 	}
+	// TLS is on for https:// masters, and for masters found in ZooKeeper
+	// when caFile or insecureSkipTLSVerify asks for it. With http:// those
+	// would be silently ignored and the secret sent in clear: refuse.
+	if strings.HasPrefix(m.Master, "http://") && (m.CAFile != "" || m.InsecureSkipTLSVerify) {
+		return c, fmt.Errorf("mesos.master: %s is plain HTTP but caFile or insecureSkipTLSVerify is set: use https://", m.Master)
+	}
 	if strings.HasPrefix(m.Master, "https://") || m.CAFile != "" || m.InsecureSkipTLSVerify {
 		c.TLS = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: m.InsecureSkipTLSVerify} //nolint:gosec // off only when asked for
 		if m.CAFile != "" {

@@ -54,14 +54,15 @@ func (s *Source) onSubscribed(ctx context.Context, e *scheduler.Event) error {
 	}
 	close(s.subscribed)
 	s.subscribed = make(chan struct{})
+	s.connected, s.lastErr = true, nil
 	s.mu.Unlock()
 	metrics.MesosSubscriptions.Inc()
 	s.logger.Info("Subscribed to Mesos", "frameworkID", id, "master", sub.GetMasterInfo().GetAddress().GetHostname(),
 		"port", sub.GetMasterInfo().GetAddress().GetPort(), "heartbeat", s.heartbeat)
 	if changed {
-		s.saveFrameworkID(ctx, id)
+		go s.saveFrameworkID(s.ctx, id)
 	}
-	go s.tasks.reconcileAll(ctx)
+	go s.tasks.beginReconcile(ctx)
 	return nil
 }
 
@@ -83,12 +84,14 @@ func (s *Source) onOffers(ctx context.Context, e *scheduler.Event) error {
 			continue
 		}
 		seen.Insert(n)
+		s.maintenance.offered(n, o.Unavailability != nil)
 		s.agents[o.AgentID.Value] = n
 		s.offers[o.ID.Value] = &o
 		out = append(out, convert(&o, n, nodes.freePods[n], now))
 	}
 	h := s.handler
 	s.mu.Unlock()
+	out = s.relaunchOrphans(ctx, out)
 	s.noteAgents(nodes, seen, len(orphans))
 	if len(orphans) > 0 {
 		go func() { _ = s.call(ctx, calls.Decline(orphans...).With(calls.RefuseSeconds(s.cfg.Refuse))) }()
@@ -97,6 +100,33 @@ func (s *Source) onOffers(ctx context.Context, e *scheduler.Event) error {
 		h.Offers(out)
 	}
 	return nil
+}
+
+// relaunchOrphans uses offers on the nodes of orphan pods (bound pods whose
+// task the master does not run) to relaunch their tasks, and asks again
+// about tasks reported unreachable on the offers' agents (an agent that
+// makes offers is back). It returns the offers left for the plugin.
+func (s *Source) relaunchOrphans(ctx context.Context, offers []offer.Offer) []offer.Offer {
+	out := offers[:0]
+	asked := sets.New[string]()
+	for _, o := range offers {
+		if !asked.Has(o.AgentID) {
+			asked.Insert(o.AgentID)
+			if back := s.tasks.unreachableOn(o.AgentID); len(back) > 0 {
+				go func() { _ = s.call(ctx, calls.Reconcile(calls.ReconcileTasks(back))) }()
+			}
+		}
+		launches := s.tasks.claim(o.Node, o.Role, o.Resources, o.Ports)
+		if len(launches) == 0 {
+			out = append(out, o)
+			continue
+		}
+		go func(id string) {
+			failed, err := s.Accept(s.ctx, id, launches)
+			s.tasks.relaunched(launches, failed, err)
+		}(o.ID)
+	}
+	return out
 }
 
 // nodeIndex maps agent hostnames to schedulable nodes (node name, or the
@@ -201,7 +231,7 @@ func (s *Source) onError(ctx context.Context, e *scheduler.Event) error {
 		s.mu.Lock()
 		s.frameworkID = ""
 		s.mu.Unlock()
-		s.saveFrameworkID(ctx, "")
+		go s.saveFrameworkID(s.ctx, "")
 	}
 	return nil
 }

@@ -21,13 +21,19 @@ type leaderFinder interface {
 
 // newLeaderFinder returns the finder for a master URL: "zk://" watches
 // ZooKeeper, "http(s)://h1:p1,h2:p2" asks the masters' /master/redirect.
+// Masters found in ZooKeeper are spoken to over HTTPS when TLS is configured
+// (caFile or insecureSkipTLSVerify): their MasterInfo carries no scheme.
 func newLeaderFinder(ctx context.Context, master string, tlsConfig *tls.Config) (leaderFinder, error) {
 	scheme, rest, ok := strings.Cut(master, "://")
 	if !ok {
 		return nil, fmt.Errorf("master %q has no scheme", master)
 	}
 	if scheme == "zk" {
-		return newZKFinder(ctx, rest)
+		masterScheme := "http"
+		if tlsConfig != nil {
+			masterScheme = "https"
+		}
+		return newZKFinder(ctx, rest, masterScheme)
 	}
 	hosts, _, _ := strings.Cut(rest, "/")
 	var urls []string

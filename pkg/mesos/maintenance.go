@@ -111,6 +111,29 @@ func (m *maintenance) rescind(id string) {
 	m.s.logger.Info("Maintenance cancelled", "node", node)
 }
 
+// offered notes an offer on the node: an offer without unavailability means
+// the node is no longer scheduled for maintenance (the master attaches the
+// window to every offer of an agent under maintenance), which also covers
+// a cancellation after our inverse offer was already answered (nothing left
+// for the master to rescind).
+func (m *maintenance) offered(node string, unavailable bool) {
+	if unavailable {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w, ok := m.byNode[node]
+	if !ok {
+		return
+	}
+	if w.cancel != nil {
+		w.cancel()
+	}
+	delete(m.byNode, node)
+	delete(m.byID, w.offerID)
+	m.s.logger.Info("Maintenance over: the agent's offers carry no unavailability", "node", node)
+}
+
 // drain evicts our pods from the node, retrying while PodDisruptionBudgets
 // refuse, then accepts the inverse offer.
 func (m *maintenance) drain(ctx context.Context, node string, id mesos.OfferID) {

@@ -2,10 +2,13 @@ package mesos
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpsched"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
@@ -40,6 +44,8 @@ const (
 
 // Source is the Mesos-master offer source. It implements offer.Source.
 type Source struct {
+	// ctx is Run's: for work that outlives one subscription.
+	ctx      context.Context
 	cfg      Config
 	state    *cluster.State
 	client   kubernetes.Interface
@@ -59,6 +65,8 @@ type Source struct {
 	tasks       *tasks
 	maintenance *maintenance
 	subscribed  chan struct{}    // closed and replaced on each SUBSCRIBED
+	connected   bool             // between SUBSCRIBED and the end of that subscription
+	lastErr     error            // why the last subscription ended or failed
 	seenNodes   sets.Set[string] // nodes some offer's agent mapped to
 }
 
@@ -66,6 +74,7 @@ var (
 	_ offer.Source      = &Source{}
 	_ offer.Killer      = &Source{}
 	_ offer.Maintenance = &Source{}
+	_ offer.Explainer   = &Source{}
 )
 
 // New returns a Mesos source. factory and client are the scheduler's; the
@@ -74,7 +83,7 @@ func New(cfg Config, state *cluster.State, factory informers.SharedInformerFacto
 	s := &Source{
 		cfg: cfg, state: state, client: client, recorder: recorder, codec: codec(cfg.JSON),
 		roles: sets.New[string](), heartbeat: defaultHeartbeat, offers: map[string]*mesos.Offer{},
-		agents: map[string]string{}, subscribed: make(chan struct{}),
+		agents: map[string]string{}, subscribed: make(chan struct{}), ctx: context.Background(),
 	}
 	s.tasks = newTasks(s)
 	s.maintenance = newMaintenance(s)
@@ -93,6 +102,7 @@ func New(cfg Config, state *cluster.State, factory informers.SharedInformerFacto
 func (s *Source) Run(ctx context.Context, h offer.Handler) error {
 	s.logger = klog.FromContext(ctx).WithName("mesos")
 	s.mu.Lock()
+	s.ctx = ctx
 	s.handler = h
 	s.mu.Unlock()
 	if err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(context.Context) (bool, error) {
@@ -120,6 +130,12 @@ func (s *Source) Run(ctx context.Context, h offer.Handler) error {
 		if ctx.Err() != nil {
 			break
 		}
+		s.mu.Lock()
+		s.lastErr = err
+		s.mu.Unlock()
+		if err != nil {
+			metrics.MesosSubscriptionErrors.WithLabelValues(errorClass(err)).Inc()
+		}
 		wait := backoff.Step()
 		s.logger.Info("Mesos subscription ended; subscribing again", "err", err, "after", wait)
 		select {
@@ -139,7 +155,15 @@ func (s *Source) subscribe(ctx context.Context, leader string, leaderChanged <-c
 		httpcli.Endpoint(leader+"/api/v1/scheduler"),
 		httpcli.Codec(s.codec),
 		httpcli.Do(httpcli.With(s.httpOptions()...)),
-	), httpsched.MaxRedirects(0))
+		httpcli.WrapDoer(updateFrameworkOK),
+	),
+		httpsched.MaxRedirects(0),
+		// By default httpsched ends the subscription when any call fails
+		// (it takes every error for a lost leader); only a redirect means
+		// that. A call that fails (a 400, a timeout) is reported to its
+		// caller; the stream and the watchdog tell when the master is gone.
+		httpsched.EndpointCandidates(func() string { return "" }),
+	)
 	s.mu.Lock()
 	s.caller = caller
 	s.lastEvent = time.Now()
@@ -148,7 +172,7 @@ func (s *Source) subscribe(ctx context.Context, leader string, leaderChanged <-c
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		s.caller = nil
+		s.caller, s.connected = nil, false
 		s.mu.Unlock()
 		s.dropOffers()
 	}()
@@ -291,9 +315,79 @@ func (s *Source) Decline(ctx context.Context, offerIDs []string, refuse time.Dur
 	return s.call(ctx, calls.Decline(ids...).With(calls.RefuseSeconds(refuse)))
 }
 
-// Suppress stops offers to the roles.
+// Suppress stops offers to the roles, except roles with orphan pods waiting
+// for an offer to relaunch their tasks.
 func (s *Source) Suppress(ctx context.Context, roles ...string) error {
-	return s.call(ctx, calls.SuppressWith(roles))
+	keep := roles[:0:0]
+	for _, r := range roles {
+		if !s.tasks.hasOrphans(r) {
+			keep = append(keep, r)
+		}
+	}
+	if len(keep) == 0 {
+		return nil
+	}
+	return s.call(ctx, calls.SuppressWith(keep))
+}
+
+// Why says why no pod gets offers while the source is not subscribed (the
+// master is unreachable, refuses our credentials or certificate, ...).
+// It never reports a lack of room: the master, not this scheduler, decides
+// what is offered, and preempting pods would not make it offer more.
+func (s *Source) Why(types.UID) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.connected {
+		return "", false
+	}
+	if s.lastErr != nil {
+		return fmt.Sprintf("not subscribed to the Mesos master (%s): %v", errorClass(s.lastErr), s.lastErr), false
+	}
+	return "not subscribed to the Mesos master yet", false
+}
+
+// errorClass names the kind of a subscription error, for the metric and
+// the pods' reason: bounded values.
+func errorClass(err error) string {
+	msg := err.Error()
+	var uerr x509.UnknownAuthorityError
+	var herr x509.HostnameError
+	var cerr *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &uerr) || errors.As(err, &herr) || errors.As(err, &cerr) ||
+		strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:"):
+		return "tls"
+	case strings.Contains(msg, "401") || strings.Contains(msg, "not authenticated"):
+		return "unauthenticated"
+	case strings.Contains(msg, "403"):
+		return "unauthorized"
+	case strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host") ||
+		strings.Contains(msg, "i/o timeout") || strings.Contains(msg, "no master") || strings.Contains(msg, "ZooKeeper"):
+		return "unreachable"
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return "ended"
+	}
+	return "other"
+}
+
+// nodeOfAgent returns the node an agent maps to, known from its offers.
+func (s *Source) nodeOfAgent(agentID string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.agents[agentID]
+	return n, ok
+}
+
+// agentOfNode returns the ID of the agent a node maps to, or "".
+func (s *Source) agentOfNode(node string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for a, n := range s.agents {
+		if n == node {
+			return a
+		}
+	}
+	return ""
 }
 
 // Revive asks for offers to the roles now, clearing their filters. Roles

@@ -10,6 +10,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/informers"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -20,21 +21,38 @@ import (
 
 // Pod event reasons about a pod's Mesos task.
 const (
-	ReasonTaskEnded   = "MesosTaskEnded"
-	ReasonTaskRunning = "MesosTaskRunning"
+	ReasonTaskEnded       = "MesosTaskEnded"
+	ReasonTaskMissing     = "MesosTaskMissing"
+	ReasonTaskRelaunched  = "MesosTaskRelaunched"
+	ReasonTaskGone        = "MesosTaskGone"
+	ReasonTaskUnreachable = "MesosTaskUnreachable"
+	ReasonTaskReachable   = "MesosTaskReachable"
 )
 
 // tasks tracks the placeholder task of every pod launched through Mesos
-// (task ID = pod UID): launches waiting for their first status, the agent of
-// each live task (to KILL it when its pod goes), and pod events when a task
-// ends first.
+// (task ID = pod UID). Each task ID is in at most one of:
+//
+//   - live: a task we believe the master runs (launched, adopted);
+//   - uncertain: a pod of ours whose task the master may or may not run
+//     (after a restart, or an ACCEPT whose answer was lost), until a status
+//     update settles it; no task is launched for it meanwhile;
+//   - killing: a task we killed whose terminal update has not come yet; no
+//     task is launched with its ID meanwhile (the master would refuse the
+//     duplicate ID).
+//
+// waiting holds the launches awaiting their first status, and orphans the
+// bound pods with no task, to relaunch (OrphanPodPolicy).
 type tasks struct {
 	s    *Source
 	pods corelisters.PodLister
 
-	mu      sync.Mutex
-	waiting map[string]*launch // task ID -> launch awaiting its first status
-	live    map[string]task    // task ID -> a task we believe runs
+	mu          sync.Mutex
+	waiting     map[string]*launch // task ID -> launch awaiting its first status
+	live        map[string]task    // task ID -> a task we believe runs
+	uncertain   sets.Set[string]
+	killing     sets.Set[string]
+	orphans     map[string]*orphan
+	unreachable sets.Set[string] // live tasks last reported TASK_UNREACHABLE
 }
 
 type task struct {
@@ -44,13 +62,17 @@ type task struct {
 }
 
 type launch struct {
-	result chan error
+	result  chan error
+	agentID string
 	// running: wait for TASK_RUNNING, not just TASK_STARTING.
 	running bool
 }
 
 func newTasks(s *Source) *tasks {
-	return &tasks{s: s, waiting: map[string]*launch{}, live: map[string]task{}}
+	return &tasks{
+		s: s, waiting: map[string]*launch{}, live: map[string]task{}, uncertain: sets.New[string](),
+		killing: sets.New[string](), orphans: map[string]*orphan{}, unreachable: sets.New[string](),
+	}
 }
 
 // watchPods kills the task of a pod that is deleted or finished.
@@ -75,52 +97,89 @@ func (t *tasks) watchPods(factory informers.SharedInformerFactory) error {
 	return err
 }
 
-// run keeps the live tasks honest: periodic reconciliation.
+// run keeps the live tasks honest: periodic reconciliation, and orphan pods
+// that found no room are evicted.
 func (t *tasks) run(ctx context.Context) {
-	tick := time.NewTicker(t.s.cfg.ReconcileInterval)
-	defer tick.Stop()
+	reconcile := time.NewTicker(t.s.cfg.ReconcileInterval)
+	defer reconcile.Stop()
+	orphans := time.NewTicker(orphanCheckInterval)
+	defer orphans.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-reconcile.C:
 			t.reconcileAll(ctx)
+		case <-orphans.C:
+			t.expireOrphans(ctx)
 		}
 	}
 }
 
+// startable says why a task with this ID cannot be launched now, or "".
+func (t *tasks) startable(taskID string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.uncertain.Has(taskID):
+		return "the state of its Mesos task is being reconciled"
+	case t.killing.Has(taskID):
+		return "its previous Mesos task is being killed"
+	case t.live[taskID].agentID != "":
+		return "it already has a Mesos task"
+	}
+	return ""
+}
+
 // expect registers a launch and returns the channel its outcome arrives on.
 func (t *tasks) expect(taskID, agentID, namespace, name string) *launch {
-	l := &launch{result: make(chan error, 1), running: t.s.cfg.WaitForTaskRunning}
+	l := &launch{result: make(chan error, 1), agentID: agentID, running: t.s.cfg.WaitForTaskRunning}
 	t.mu.Lock()
 	t.waiting[taskID] = l
 	t.live[taskID] = task{agentID: agentID, namespace: namespace, name: name, state: mesos.TASK_STAGING}
+	delete(t.orphans, taskID)
 	t.mu.Unlock()
 	return l
 }
 
-// abandon forgets a launch that did not happen.
-func (t *tasks) abandon(taskID string) {
+// abandon forgets a launch that did not happen. When the master may have
+// launched it anyway (the ACCEPT's answer was lost), the task ID becomes
+// uncertain until reconciliation says.
+func (t *tasks) abandon(taskID string, maybeLaunched bool) {
 	t.mu.Lock()
 	delete(t.waiting, taskID)
 	delete(t.live, taskID)
+	if maybeLaunched {
+		t.uncertain.Insert(taskID)
+	}
 	t.mu.Unlock()
 }
 
 // update follows a status update.
 func (t *tasks) update(ctx context.Context, st mesos.TaskStatus) {
 	id := st.TaskID.Value
+	state := st.GetState()
+	terminal := isTerminal(state)
+	agent := st.GetAgentID().GetValue()
 	t.mu.Lock()
+	wasUncertain, wasKilling := t.uncertain.Has(id), t.killing.Has(id)
+	t.uncertain.Delete(id)
+	if terminal {
+		t.killing.Delete(id)
+	}
 	l := t.waiting[id]
+	if l != nil && agent != "" && agent != l.agentID {
+		l = nil // about another task with this ID, not the one launched
+	}
 	tk, known := t.live[id]
-	terminal := isTerminal(st.GetState())
 	switch {
 	case terminal:
 		delete(t.live, id)
+		t.unreachable.Delete(id)
 	case known:
-		tk.state = st.GetState()
-		if st.AgentID != nil {
-			tk.agentID = st.AgentID.Value
+		tk.state = state
+		if agent != "" {
+			tk.agentID = agent
 		}
 		t.live[id] = tk
 	}
@@ -128,66 +187,101 @@ func (t *tasks) update(ctx context.Context, st mesos.TaskStatus) {
 		switch {
 		case terminal:
 			delete(t.waiting, id)
-			l.result <- fmt.Errorf("task %s: %s %s: %s", id, st.GetState(), st.GetReason(), st.GetMessage())
-		case st.GetState() == mesos.TASK_RUNNING || (!l.running && st.GetState() == mesos.TASK_STARTING):
+			l.result <- fmt.Errorf("task %s: %s %s: %s", id, state, st.GetReason(), st.GetMessage())
+		case state == mesos.TASK_RUNNING || (!l.running && state == mesos.TASK_STARTING):
 			delete(t.waiting, id)
 			l.result <- nil
 		}
 	}
 	t.mu.Unlock()
 	switch {
-	case terminal && known && l == nil:
+	case l != nil:
+	case terminal && known && !wasKilling:
 		t.taskEnded(ctx, tk, st)
+	case terminal && wasUncertain:
+		t.noTask(ctx, id, st)
 	case !terminal && !known:
 		t.adoptOrKill(ctx, st)
+	case !terminal && known:
+		t.reachability(ctx, id, tk, state)
 	}
 }
 
-// adoptOrKill handles a running task we do not track (found by
-// reconciliation after a restart): a task whose pod lives is adopted; a task
-// with no live pod is an orphan and is killed.
+// adoptOrKill handles a task we do not track (found by reconciliation after
+// a restart, or launched by an ACCEPT whose answer was lost): a task whose
+// pod lives and is bound to the node of the task's agent is adopted; any
+// other task is an orphan and is killed — its pod is gone, or the pod is
+// pending (the scheduler stopped between ACCEPT and binding) and will get a
+// new task where it is placed.
 func (t *tasks) adoptOrKill(ctx context.Context, st mesos.TaskStatus) {
 	id := st.TaskID.Value
 	agent := st.GetAgentID().GetValue()
-	if p, ok := t.s.state.Pod(types.UID(id)); ok && p.Object != nil && !resources.IsTerminal(p.Object) && p.Object.DeletionTimestamp == nil {
+	pod, err := t.podOf(types.UID(id))
+	// An agent that made us no offer yet (a full one) has no known node:
+	// a bound pod's task there is adopted, as we bind pods only to the
+	// node of the offer their task was launched from.
+	if node, known := t.s.nodeOfAgent(agent); err == nil && pod.Spec.NodeName != "" && (!known || node == pod.Spec.NodeName) {
 		t.mu.Lock()
-		t.live[id] = task{agentID: agent, namespace: p.Namespace, name: p.Name, state: st.GetState()}
+		t.live[id] = task{agentID: agent, namespace: pod.Namespace, name: pod.Name, state: st.GetState()}
 		t.mu.Unlock()
+		klog.FromContext(ctx).V(2).Info("Adopted the Mesos task of a pod", "pod", klog.KObj(pod), "taskID", id, "agentID", agent, "state", st.GetState())
+		t.reachability(ctx, id, task{agentID: agent, namespace: pod.Namespace, name: pod.Name}, st.GetState())
 		return
 	}
-	klog.FromContext(ctx).Info("Killing an orphan Mesos task: its pod is gone", "taskID", id, "agentID", agent)
-	go func() {
-		if err := t.s.call(context.Background(), calls.Kill(id, agent)); err != nil {
-			t.s.logger.Info("KILL of an orphan task failed; reconciliation will retry", "taskID", id, "err", err)
-		}
-	}()
+	why := "its pod is gone"
+	if err == nil {
+		why = fmt.Sprintf("its pod is not bound to the node of agent %s", agent)
+	}
+	klog.FromContext(ctx).Info("Killing an orphan Mesos task", "taskID", id, "agentID", agent, "why", why)
+	go func() { _ = t.killTask(context.WithoutCancel(ctx), id, agent) }()
 }
 
-// taskEnded tells the pod that its task ended first: the master no longer
-// holds its resources for it.
-func (t *tasks) taskEnded(ctx context.Context, tk task, st mesos.TaskStatus) {
-	pod, err := t.pods.Pods(tk.namespace).Get(tk.name)
-	if err != nil || pod.DeletionTimestamp != nil {
-		return
+// killTask kills a task. It stops being live at once and is "killing"
+// until its terminal update comes; if the KILL cannot be sent (no
+// subscription), the task ID becomes uncertain, so the next
+// reconciliation finds the task and kills it again.
+func (t *tasks) killTask(ctx context.Context, id, agent string) error {
+	t.mu.Lock()
+	delete(t.live, id)
+	t.unreachable.Delete(id)
+	t.killing.Insert(id)
+	t.mu.Unlock()
+	err := t.s.call(ctx, calls.Kill(id, agent))
+	if err != nil {
+		t.s.logger.Info("KILL failed; reconciliation will retry", "taskID", id, "err", err)
+		t.mu.Lock()
+		t.killing.Delete(id)
+		t.uncertain.Insert(id)
+		t.mu.Unlock()
 	}
-	klog.FromContext(ctx).Info("Mesos task of a pod ended", "pod", klog.KObj(pod), "state", st.GetState(), "reason", st.GetReason())
-	t.s.recorder.Eventf(pod, nil, v1.EventTypeWarning, ReasonTaskEnded, "MesosTask",
-		"Mesos task %s ended: %s (%s): %s; Mesos no longer holds the pod's resources", st.TaskID.Value, st.GetState(), st.GetReason(), st.GetMessage())
+	return err
+}
+
+// podOf returns the live pod with this UID.
+func (t *tasks) podOf(uid types.UID) (*v1.Pod, error) {
+	p, ok := t.s.state.Pod(uid)
+	if !ok {
+		return nil, fmt.Errorf("no pod with UID %s", uid)
+	}
+	pod, err := t.pods.Pods(p.Namespace).Get(p.Name)
+	if err != nil {
+		return nil, err
+	}
+	if pod.UID != uid || resources.IsTerminal(pod) || pod.DeletionTimestamp != nil {
+		return nil, fmt.Errorf("pod %s/%s is gone", p.Namespace, p.Name)
+	}
+	return pod, nil
 }
 
 // podGone kills the task of a pod that is deleted or finished.
 func (t *tasks) podGone(uid types.UID) {
 	t.mu.Lock()
 	tk, ok := t.live[string(uid)]
+	delete(t.orphans, string(uid))
 	t.mu.Unlock()
-	if !ok {
-		return
+	if ok {
+		go func() { _ = t.killTask(context.Background(), string(uid), tk.agentID) }()
 	}
-	go func() {
-		if err := t.s.call(context.Background(), calls.Kill(string(uid), tk.agentID)); err != nil {
-			t.s.logger.Info("KILL failed; reconciliation will retry", "taskID", uid, "err", err)
-		}
-	}()
 }
 
 // kill kills the task of a pod, if it has one.
@@ -198,26 +292,7 @@ func (t *tasks) kill(ctx context.Context, uid types.UID) error {
 	if !ok {
 		return nil
 	}
-	return t.s.call(ctx, calls.Kill(string(uid), tk.agentID))
-}
-
-// reconcileAll asks the master for the state of every task it runs for us
-// (implicit) and of every task we believe runs (explicit).
-func (t *tasks) reconcileAll(ctx context.Context) {
-	t.mu.Lock()
-	known := make(map[string]string, len(t.live))
-	for id, tk := range t.live {
-		known[id] = tk.agentID
-	}
-	t.mu.Unlock()
-	if err := t.s.call(ctx, calls.Reconcile(calls.ReconcileTasks(nil))); err != nil {
-		t.s.logger.V(2).Info("Implicit RECONCILE failed", "err", err)
-	}
-	if len(known) > 0 {
-		if err := t.s.call(ctx, calls.Reconcile(calls.ReconcileTasks(known))); err != nil {
-			t.s.logger.V(2).Info("Explicit RECONCILE failed", "err", err)
-		}
-	}
+	return t.killTask(ctx, string(uid), tk.agentID)
 }
 
 func isTerminal(s mesos.TaskState) bool {

@@ -33,27 +33,33 @@ type zkFinder struct {
 	leader string
 }
 
-// newZKFinder connects to "h1:2181,h2:2181/mesos" and starts watching.
-func newZKFinder(ctx context.Context, spec string) (*zkFinder, error) {
+// newZKFinder connects to "h1:2181,h2:2181/mesos" and starts watching;
+// the leader's endpoint gets the given scheme.
+func newZKFinder(ctx context.Context, spec, scheme string) (*zkFinder, error) {
 	hosts, path, ok := strings.Cut(spec, "/")
 	if !ok || path == "" {
 		return nil, fmt.Errorf("zk://%s: no znode path", spec)
 	}
-	conn, _, err := zk.Connect(strings.Split(hosts, ","), zkSessionTimeout, zk.WithLogInfo(false))
+	logger := klog.FromContext(ctx).WithName("zk")
+	conn, _, err := zk.Connect(strings.Split(hosts, ","), zkSessionTimeout, zk.WithLogInfo(false), zk.WithLogger(zkLogger{logger}))
 	if err != nil {
 		return nil, fmt.Errorf("connecting to ZooKeeper %s: %w", hosts, err)
 	}
-	f := &zkFinder{conn: conn, path: "/" + path, changed: make(chan struct{}, 1), scheme: "http"}
-	go f.watch(ctx)
+	f := &zkFinder{conn: conn, path: "/" + path, changed: make(chan struct{}, 1), scheme: scheme}
+	go f.watch(ctx, logger)
 	return f, nil
 }
 
+// Changed is signalled when the leader changed since Leader last returned.
 func (f *zkFinder) Changed() <-chan struct{} { return f.changed }
 
 // Leader returns the current leader, reading ZooKeeper if none is known yet.
+// A pending change signal is consumed: the caller now knows the leader, and
+// a stale signal would end the subscription it is about to make to it.
 func (f *zkFinder) Leader(context.Context) (string, error) {
 	f.mu.Lock()
 	l := f.leader
+	f.drainLocked()
 	f.mu.Unlock()
 	if l != "" {
 		return l, nil
@@ -62,13 +68,19 @@ func (f *zkFinder) Leader(context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f.set(l)
+	f.mu.Lock()
+	if f.leader == "" {
+		f.leader = l
+	}
+	l = f.leader
+	f.drainLocked()
+	f.mu.Unlock()
 	return l, nil
 }
 
-// watch re-reads the leader whenever the children of the path change.
-func (f *zkFinder) watch(ctx context.Context) {
-	logger := klog.FromContext(ctx).WithName("zk")
+// watch re-reads the leader whenever the children of the path change (or,
+// when reading failed, at the latest after a second).
+func (f *zkFinder) watch(ctx context.Context, logger klog.Logger) {
 	defer f.conn.Close()
 	for ctx.Err() == nil {
 		leader, events, err := f.read()
@@ -77,6 +89,7 @@ func (f *zkFinder) watch(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
+			case <-events: // nil when the path could not be watched
 			case <-time.After(time.Second):
 			}
 			continue
@@ -95,9 +108,9 @@ func (f *zkFinder) watch(ctx context.Context) {
 // set records the leader and signals a change; it reports whether it changed.
 func (f *zkFinder) set(leader string) bool {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	changed := leader != f.leader
 	f.leader = leader
-	f.mu.Unlock()
 	if changed {
 		select {
 		case f.changed <- struct{}{}:
@@ -105,6 +118,22 @@ func (f *zkFinder) set(leader string) bool {
 		}
 	}
 	return changed
+}
+
+// drainLocked consumes a pending change signal.
+func (f *zkFinder) drainLocked() {
+	select {
+	case <-f.changed:
+	default:
+	}
+}
+
+// zkLogger sends the ZooKeeper client's messages (connection attempts,
+// reconnections) to klog at V(4).
+type zkLogger struct{ logger klog.Logger }
+
+func (l zkLogger) Printf(format string, args ...any) {
+	l.logger.V(4).Info(fmt.Sprintf(format, args...))
 }
 
 // read lists the json.info_ znodes, reads the one of lowest sequence, and

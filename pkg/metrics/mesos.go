@@ -42,11 +42,34 @@ var (
 	registerMesosOnce sync.Once
 )
 
+// MesosTasksRelaunched counts tasks relaunched for bound pods whose task
+// the master did not run (OrphanPodPolicy Relaunch).
+var MesosTasksRelaunched = metrics.NewCounter(&metrics.CounterOpts{
+	Namespace: namespace, Name: "mesos_tasks_relaunched_total",
+	Help: "Tasks relaunched for bound pods whose Mesos task was missing.", StabilityLevel: metrics.ALPHA,
+})
+
+// MesosPodsRemoved counts pods evicted or deleted because their task was
+// missing and could not be relaunched (orphan) or their agent was gone
+// (task_gone).
+var MesosPodsRemoved = metrics.NewCounterVec(&metrics.CounterOpts{
+	Namespace: namespace, Name: "mesos_pods_removed_total",
+	Help: "Pods evicted or deleted because their Mesos task was missing or gone, by cause.", StabilityLevel: metrics.ALPHA,
+}, []string{"cause"})
+
+// MesosSubscriptionErrors counts subscriptions that failed or ended, by
+// class: tls, unauthenticated, unauthorized, unreachable, ended, other.
+var MesosSubscriptionErrors = metrics.NewCounterVec(&metrics.CounterOpts{
+	Namespace: namespace, Name: "mesos_subscription_errors_total",
+	Help: "Subscriptions to the Mesos master that failed or ended, by class of error.", StabilityLevel: metrics.ALPHA,
+}, []string{"class"})
+
 // RegisterMesos registers the Mesos-source metrics once per process.
 func RegisterMesos() {
 	registerMesosOnce.Do(func() {
 		for _, c := range []metrics.Registerable{
 			MesosSubscriptions, MesosMissedHeartbeats, MesosCalls, MesosTaskStates, MesosUnmatchedAgents, MesosNodesWithoutAgent,
+			MesosTasksRelaunched, MesosPodsRemoved, MesosSubscriptionErrors,
 		} {
 			legacyregistry.MustRegister(c)
 		}

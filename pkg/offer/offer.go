@@ -107,8 +107,10 @@ type Source interface {
 
 // Explainer is implemented by sources that can say why a pod got no offer.
 type Explainer interface {
-	// Why returns the reason, or "" when there is none to give.
-	Why(uid types.UID) string
+	// Why returns the reason, or "" when there is none to give; noRoom
+	// says the source found no room for the pod, so that preemption may
+	// help (as opposed to, say, a source cut off from its master).
+	Why(uid types.UID) (reason string, noRoom bool)
 }
 
 // Killer is implemented by sources that run something for a launched pod

@@ -48,10 +48,27 @@ var apiserverFlags = []string{
 	"--disable-admission-plugins=ServiceAccount,TaintNodesByCondition,Priority",
 }
 
+// ControlPlaneOption changes how StartControlPlane starts the control plane.
+type ControlPlaneOption func(*controlPlaneOptions)
+
+type controlPlaneOptions struct {
+	flags []string
+}
+
+// WithAPIServerFlags adds kube-apiserver flags, e.g.
+// "--authorization-mode=RBAC" (the default authorizes every request).
+func WithAPIServerFlags(flags ...string) ControlPlaneOption {
+	return func(o *controlPlaneOptions) { o.flags = append(o.flags, flags...) }
+}
+
 // StartControlPlane starts etcd and kube-apiserver. tb may be a *testing.T
 // or a ProcessTB; Stop tears both down.
-func StartControlPlane(tb ktesting.TB) (cp *ControlPlane, err error) {
+func StartControlPlane(tb ktesting.TB, options ...ControlPlaneOption) (cp *ControlPlane, err error) {
 	defer recoverFatal(&err)
+	o := controlPlaneOptions{flags: append([]string(nil), apiserverFlags...)}
+	for _, opt := range options {
+		opt(&o)
+	}
 	dir, err := os.MkdirTemp("", "kms-controlplane-")
 	if err != nil {
 		return nil, err
@@ -65,7 +82,7 @@ func StartControlPlane(tb ktesting.TB) (cp *ControlPlane, err error) {
 	storage.Transport.ServerList = endpoints
 	opts := kubeapiservertesting.NewDefaultTestServerOptions()
 	opts.DisableInvariantChecks = true
-	server, err := kubeapiservertesting.StartTestServer(tb, opts, apiserverFlags, storage)
+	server, err := kubeapiservertesting.StartTestServer(tb, opts, o.flags, storage)
 	if err != nil {
 		etcd.Close()
 		_ = os.RemoveAll(dir)
@@ -84,7 +101,7 @@ func StartControlPlane(tb ktesting.TB) (cp *ControlPlane, err error) {
 		etcd.Close()
 		_ = os.RemoveAll(dir)
 	}
-	if cp.Kubeconfig, err = writeKubeconfig(cfg, filepath.Join(dir, "kubeconfig")); err != nil {
+	if cp.Kubeconfig, err = WriteKubeconfig(cfg, filepath.Join(dir, "kubeconfig")); err != nil {
 		cp.Stop()
 		return nil, err
 	}
@@ -146,8 +163,9 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// writeKubeconfig writes a kubeconfig file for a rest.Config.
-func writeKubeconfig(cfg *rest.Config, path string) (string, error) {
+// WriteKubeconfig writes a kubeconfig file for a rest.Config, including
+// its impersonation settings, and returns the path.
+func WriteKubeconfig(cfg *rest.Config, path string) (string, error) {
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["local"] = &clientcmdapi.Cluster{
 		Server:                   cfg.Host,
@@ -159,6 +177,10 @@ func writeKubeconfig(cfg *rest.Config, path string) (string, error) {
 		Token:                 cfg.BearerToken,
 		ClientCertificateData: cfg.TLSClientConfig.CertData,
 		ClientKeyData:         cfg.TLSClientConfig.KeyData,
+		Impersonate:           cfg.Impersonate.UserName,
+		ImpersonateUID:        cfg.Impersonate.UID,
+		ImpersonateGroups:     cfg.Impersonate.Groups,
+		ImpersonateUserExtra:  cfg.Impersonate.Extra,
 	}
 	kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin"}
 	kc.CurrentContext = "local"

@@ -227,8 +227,11 @@ func Unschedulable(p *v1.Pod) string {
 }
 
 // WaitForUnschedulable waits until a pod carries PodScheduled=False and
-// returns the condition's message.
-func WaitForUnschedulable(ctx context.Context, c kubernetes.Interface, namespace, name string, timeout time.Duration) (string, error) {
+// returns the condition's message. With want, it waits until the message
+// contains one of them: a pod's reason changes as the world around it does
+// (it waits for an offer before it waits for a matching node), so a test
+// asserting a reason must wait for that reason, not for the first one.
+func WaitForUnschedulable(ctx context.Context, c kubernetes.Interface, namespace, name string, timeout time.Duration, want ...string) (string, error) {
 	var msg string
 	err := Poll(ctx, timeout, func(ctx context.Context) (bool, error) {
 		p, err := c.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
@@ -236,9 +239,12 @@ func WaitForUnschedulable(ctx context.Context, c kubernetes.Interface, namespace
 			return false, nil
 		}
 		msg = Unschedulable(p)
-		return msg != "", nil
+		return msg != "" && (len(want) == 0 || containsAny(msg, want)), nil
 	})
 	if err != nil {
+		if msg != "" {
+			return msg, fmt.Errorf("pod %s/%s unschedulable with %q, never with one of %q: %w", namespace, name, msg, want, err)
+		}
 		return "", fmt.Errorf("pod %s/%s never reported unschedulable: %w", namespace, name, err)
 	}
 	return msg, nil

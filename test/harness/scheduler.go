@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
@@ -26,34 +27,61 @@ type Scheduler struct {
 	err     error
 }
 
+// SchedulerOption changes how StartScheduler runs the scheduler.
+type SchedulerOption func(*schedulerOptions)
+
+type schedulerOptions struct {
+	restConfig *rest.Config
+}
+
+// WithRESTConfig makes the scheduler talk to the API server with cfg
+// instead of the control plane's admin credentials, e.g. a copy of
+// ControlPlane.Config that impersonates a ServiceAccount
+// (cfg.Impersonate.UserName = "system:serviceaccount:NS:NAME"), so that
+// the ServiceAccount's RBAC is what the scheduler gets.
+func WithRESTConfig(cfg *rest.Config) SchedulerOption {
+	return func(o *schedulerOptions) { o.restConfig = cfg }
+}
+
 // StartScheduler runs the kube-mesos-scheduler in-process from a real
 // KubeSchedulerConfiguration (YAML). The config's clientConnection.kubeconfig
-// is set to the control plane's. It returns once the scheduler is set up
-// (plugins created); it schedules once its informers have synced and, with
-// leader election on, once it leads. Configuration errors are returned.
+// is set to the control plane's (or to one for WithRESTConfig). It returns
+// once the scheduler is set up (plugins created); it schedules once its
+// informers have synced and, with leader election on, once it leads.
+// Configuration errors are returned.
 //
 // This mirrors app.Run of the kube-scheduler (event recording, informers,
 // handler sync, leader election, the scheduling loop) without its HTTP
 // server and configz registration, so several instances can run in one
 // process.
-func StartScheduler(ctx context.Context, cp *ControlPlane, configYAML string) (*Scheduler, error) {
+func StartScheduler(ctx context.Context, cp *ControlPlane, configYAML string, opts ...SchedulerOption) (*Scheduler, error) {
+	var so schedulerOptions
+	for _, opt := range opts {
+		opt(&so)
+	}
 	dir, err := os.MkdirTemp(cp.Dir, "scheduler-")
 	if err != nil {
 		return nil, err
 	}
+	kubeconfig := cp.Kubeconfig
+	if so.restConfig != nil {
+		if kubeconfig, err = WriteKubeconfig(so.restConfig, filepath.Join(dir, "kubeconfig")); err != nil {
+			return nil, err
+		}
+	}
 	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, []byte(withKubeconfig(configYAML, cp.Kubeconfig)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(withKubeconfig(configYAML, kubeconfig)), 0o600); err != nil {
 		return nil, err
 	}
-	opts := options.NewOptions()
-	opts.ConfigFile = path
-	opts.SecureServing.BindPort = 0
+	schedOpts := options.NewOptions()
+	schedOpts.ConfigFile = path
+	schedOpts.SecureServing.BindPort = 0
 	var regOpts []app.Option
 	for name, f := range plugins.NewRegistry() {
 		regOpts = append(regOpts, app.WithPlugin(name, f))
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	cc, sched, err := app.Setup(ctx, opts, regOpts...)
+	cc, sched, err := app.Setup(ctx, schedOpts, regOpts...)
 	if err != nil {
 		cancel()
 		return nil, err

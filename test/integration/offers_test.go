@@ -243,7 +243,7 @@ func TestOffersKeepStockPlugins(t *testing.T) {
 			t.Errorf("%s on %s, want %s", pod, node, want)
 		}
 	}
-	msg, err := harness.WaitForUnschedulable(e.ctx, c, "stock", "needs-b", settle)
+	msg, err := harness.WaitForUnschedulable(e.ctx, c, "stock", "needs-b", settle, "node selector", "taint")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -216,16 +216,16 @@ func (pl *Offers) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 	s := &preFilterState{role: role, request: pl.state.RequestOf(pod), ports: resources.HostPorts(pod), extra: map[string]resources.Vector{}}
 	cs.Write(preFilterStateKey, s)
 	if !pl.book.HasRole(role) {
-		why := pl.explain(pod)
+		why, noRoom := pl.explain(pod)
 		pl.wait(role, pod)
-		pl.state.SetOfferWait(pod.UID, why == "")
+		pl.state.SetOfferWait(pod.UID, !noRoom)
 		return nil, fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf("%s %q%s", ErrReasonNoOffer, role, why))
 	}
 	nodes := pl.book.Nodes(role, s.request, s.ports)
 	if len(nodes) == 0 {
-		why := pl.explain(pod)
+		why, noRoom := pl.explain(pod)
 		pl.wait(role, pod)
-		pl.state.SetOfferWait(pod.UID, why == "")
+		pl.state.SetOfferWait(pod.UID, !noRoom)
 		return nil, fwk.NewStatus(fwk.Unschedulable, pl.whyNoFit(pod, role, s, why))
 	}
 	pl.state.SetOfferWait(pod.UID, false)
@@ -245,14 +245,16 @@ func (pl *Offers) whyNoFit(pod *v1.Pod, role string, s *preFilterState, why stri
 	return fmt.Sprintf("%s %q fits the pod (asks %s)%s", ErrReasonNoOffer, role, s.request, why)
 }
 
-// explain adds the source's reason for giving the pod no offer, if it has one.
-func (pl *Offers) explain(pod *v1.Pod) string {
+// explain adds the source's reason for giving the pod no offer, if it has
+// one, and says whether the source found no room for it (then preemption
+// may help; otherwise the pod only waits for an offer).
+func (pl *Offers) explain(pod *v1.Pod) (string, bool) {
 	if ex, ok := pl.source.(offer.Explainer); ok {
-		if why := ex.Why(pod.UID); why != "" {
-			return ": " + why
+		if why, noRoom := ex.Why(pod.UID); why != "" {
+			return ": " + why, noRoom
 		}
 	}
-	return ""
+	return "", false
 }
 
 // PreFilterExtensions lets preemption dry runs count the resources of
@@ -309,7 +311,8 @@ func (pl *Offers) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, ni fwk
 }
 
 // Score prefers reserved offers, then unreserved, then revocable, and among
-// those the offer closest to expiry (see offerScore).
+// those an offer already being filled, then the one closest to expiry (see
+// offerScore).
 func (pl *Offers) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, ni fwk.NodeInfo) (int64, *fwk.Status) {
 	s, err := getPreFilterState(cs)
 	if err != nil {
@@ -319,7 +322,7 @@ func (pl *Offers) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, ni fwk.
 	if !ok {
 		return 0, nil
 	}
-	return offerScore(c.Kind, c.Expires, time.Now(), pl.args.OfferTimeout.Duration), nil
+	return offerScore(c.Kind, c.Batching, c.Expires, time.Now(), pl.args.OfferTimeout.Duration), nil
 }
 
 // ScoreExtensions returns nil: scores are already in [0, 100].

@@ -139,8 +139,7 @@ func (m *Master) launchTask(fw *framework, a *agent, role string, avail Resource
 		return avail
 	}
 	t := m.newTask(fw, a, role, res, ti, groupExecutor)
-	m.executorUpdate(t, mesos.TASK_STARTING, "")
-	m.executorUpdate(t, mesos.TASK_RUNNING, "")
+	m.startTask(t)
 	return avail.Sub(res)
 }
 

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"crypto/tls"
 	"fmt"
 	"sort"
 	"strconv"
@@ -71,6 +72,10 @@ type Config struct {
 	// Credentials maps principal to secret; non-empty enables HTTP basic
 	// authentication on every scheduler call.
 	Credentials map[string]string
+	// TLS, when set, serves HTTPS only (libprocess with SSL enabled and no
+	// downgrade) with this configuration's certificates; URL then starts
+	// with "https://".
+	TLS *tls.Config
 	// FilterGPUResources withholds agents that have GPUs from frameworks
 	// without the GPU_RESOURCES capability (nil = true, like the master's
 	// --filter_gpu_resources default).

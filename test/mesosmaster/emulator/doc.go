@@ -55,9 +55,17 @@
 //   - Unacknowledged updates are retried after StatusUpdateRetry (10s,
 //     doubling), re-sent on re-SUBSCRIBE and UPDATE_FRAMEWORK.
 //   - Content-Type is compared exactly, like the master (parameters give 415).
-//   - Masters do not share state: SetLeader and ZooKeeper elections only move
-//     redirects and drop streams; a demoted master keeps its frameworks
-//     disconnected without failover timeout.
+//   - SetLeader and ZooKeeper elections only move redirects and drop
+//     streams; a master demoted that way keeps its frameworks disconnected
+//     without failover timeout. A leader failover with state is
+//     (*Master).TakeOver: the new leader gets the old one's agents (same
+//     ids) with their tasks at once, as if every agent re-registered in the
+//     same instant, and the old one restarts empty (leaving ZooKeeper and
+//     joining again as a standby when it was registered). Agents never
+//     re-register late, so the "recovered agent" window of a real failover
+//     (explicit reconciliation left unanswered) is not emulated.
+//   - With Config.TLS the master serves HTTPS only; the Location of a 307
+//     stays scheme-relative ("//host:port/..."), as recorded.
 //   - The MasterInfo capability QUOTA_V2 (value 3) is sent as a real 1.12
 //     master does although mesos-go v0.0.11 has no constant for it (see
 //     QuotaV2); mesos-go's JSON decoder rejects that name, its protobuf

@@ -23,6 +23,9 @@ type framework struct {
 	reregisteredTime time.Time
 	unregisteredTime time.Time
 	failoverTimer    *time.Timer
+	// recovered: learnt from re-registering agents after a leader
+	// failover, not (yet) re-subscribed to this master.
+	recovered bool
 
 	tasks     map[string]*task
 	completed []*task
@@ -183,6 +186,7 @@ func (m *Master) failover(fw *framework, info mesos.FrameworkInfo) {
 	fw.info = info
 	fw.roles = frameworkRoles(&info)
 	fw.reregisteredTime = time.Now()
+	fw.recovered = false
 	m.logf("framework %s failed over", fw.id)
 }
 

@@ -94,11 +94,13 @@ func (m *Master) handleScheduler(w http.ResponseWriter, r *http.Request) {
 	principal, ok := m.authenticate(r)
 	if !ok {
 		m.logf("call rejected: 401 Unauthorized")
+		m.count(func(s *CallStats) { s.Unauthorized++ })
 		unauthorized(w)
 		return
 	}
 	if m.redirectIfNotLeader(w, "/master/api/v1/scheduler") {
 		m.logf("call redirected: not the leader")
+		m.count(func(s *CallStats) { s.Redirected++ })
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -112,6 +114,9 @@ func (m *Master) handleScheduler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call, status, msg := decodeCall(r.Header.Get("Content-Type"), body)
+	if call != nil {
+		m.count(func(s *CallStats) { s.Handled[call.Type.String()]++ })
+	}
 	if msg == "" {
 		if v := validateCall(call, principal); v != "" {
 			status, msg = http.StatusBadRequest, "Failed to validate scheduler::Call: "+v
@@ -365,4 +370,38 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	_, _ = w.Write(data)
+}
+
+// CallStats counts the scheduler calls (POST /api/v1/scheduler) a master
+// received.
+type CallStats struct {
+	// Handled counts the calls this master answered itself (as leader, with
+	// any status but 307 and 401), by call type ("SUBSCRIBE", "ACCEPT", ...).
+	Handled map[string]int
+	// Redirected counts calls answered 307 (not the leader) or 503.
+	Redirected int
+	// Unauthorized counts calls answered 401.
+	Unauthorized int
+}
+
+// CallStats returns the counts so far.
+func (m *Master) CallStats() CallStats {
+	m.statsMu.Lock()
+	defer m.statsMu.Unlock()
+	out := m.stats
+	out.Handled = map[string]int{}
+	for k, v := range m.stats.Handled {
+		out.Handled[k] = v
+	}
+	return out
+}
+
+// count updates the call counts.
+func (m *Master) count(f func(*CallStats)) {
+	m.statsMu.Lock()
+	defer m.statsMu.Unlock()
+	if m.stats.Handled == nil {
+		m.stats.Handled = map[string]int{}
+	}
+	f(&m.stats)
 }

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -33,6 +34,9 @@ type Master struct {
 
 	heartbeatsOff atomic.Bool
 
+	statsMu sync.Mutex
+	stats   CallStats
+
 	mu             sync.Mutex
 	closed         bool
 	leader         bool
@@ -54,6 +58,8 @@ type Master struct {
 	pidCounter                                    uint32
 
 	zk *zkRegistration
+
+	hold holdState // slow executors (HoldTasks)
 }
 
 // agent is one simulated mesos-agent.
@@ -95,6 +101,11 @@ func Start(cfg Config) (*Master, error) {
 		}
 	}
 	m.srv = &http.Server{Handler: m.routes(), ErrorLog: log.New(io.Discard, "", 0)}
+	if cfg.TLS != nil {
+		tc := cfg.TLS.Clone()
+		tc.NextProtos = []string{"http/1.1"} // libprocess speaks HTTP/1.1 only
+		ln = tls.NewListener(ln, tc)
+	}
 	m.wg.Add(2)
 	go func() { defer m.wg.Done(); _ = m.srv.Serve(ln) }()
 	go func() { defer m.wg.Done(); m.allocationLoop() }()
@@ -127,8 +138,15 @@ func newMaster(cfg Config, ln net.Listener) *Master {
 	}
 }
 
-// URL returns the master's base URL, e.g. "http://127.0.0.1:5050".
-func (m *Master) URL() string { return fmt.Sprintf("http://%s:%d", m.ip, m.port) }
+// URL returns the master's base URL, e.g. "http://127.0.0.1:5050"
+// ("https://..." with Config.TLS).
+func (m *Master) URL() string {
+	scheme := "http"
+	if m.cfg.TLS != nil {
+		scheme = "https"
+	}
+	return fmt.Sprintf("%s://%s:%d", scheme, m.ip, m.port)
+}
 
 // SchedulerURL returns the URL of the v1 scheduler endpoint.
 func (m *Master) SchedulerURL() string { return m.URL() + "/api/v1/scheduler" }
@@ -138,7 +156,12 @@ func (m *Master) SchedulerURL() string { return m.URL() + "/api/v1/scheduler" }
 func (m *Master) HostPort() string { return fmt.Sprintf("%s:%d", m.cfg.Hostname, m.port) }
 
 // ID returns the master id (the prefix of framework, agent and offer ids).
-func (m *Master) ID() string { return m.id }
+// A master that lost leadership to another (TakeOver) gets a new one.
+func (m *Master) ID() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.id
+}
 
 // Close stops the master: every stream is dropped and the listener closed.
 func (m *Master) Close() {

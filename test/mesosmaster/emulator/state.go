@@ -227,7 +227,7 @@ func (m *Master) frameworkState(fw *framework) StateFramework {
 	s := StateFramework{
 		ID: fw.id, Name: fw.info.Name, Capabilities: []string{},
 		Hostname: fw.info.GetHostname(), WebuiURL: fw.info.GetWebUiURL(),
-		Active: fw.active, Connected: fw.connected(), User: fw.info.User,
+		Active: fw.active, Connected: fw.connected(), Recovered: fw.recovered, User: fw.info.User,
 		FailoverTimeout: Float(fw.info.GetFailoverTimeout()), Checkpoint: fw.info.GetCheckpoint(),
 		RegisteredTime: seconds(fw.registeredTime), UnregisteredTime: seconds(fw.unregisteredTime),
 		Principal: fw.info.GetPrincipal(), ReregisteredTime: seconds(fw.reregisteredTime),

@@ -14,10 +14,12 @@ import (
 
 // zkRegistration is the master's ZooKeeper membership.
 type zkRegistration struct {
-	conn  *zk.Conn
-	znode string
-	stop  chan struct{}
-	wg    sync.WaitGroup
+	conn    *zk.Conn
+	servers []string
+	path    string
+	znode   string
+	stop    chan struct{}
+	wg      sync.WaitGroup
 }
 
 // close ends the ZooKeeper session (the ephemeral znode disappears).
@@ -56,7 +58,7 @@ func (m *Master) RegisterInZooKeeper(servers []string, path string) (string, err
 		conn.Close()
 		return "", err
 	}
-	z := &zkRegistration{conn: conn, znode: znode, stop: make(chan struct{})}
+	z := &zkRegistration{conn: conn, servers: servers, path: path, znode: znode, stop: make(chan struct{})}
 	m.mu.Lock()
 	old := m.zk
 	m.zk = z

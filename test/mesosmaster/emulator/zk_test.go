@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/test/harness/zkserver"
 )
 
 // TestZooKeeperMasterInfo checks the znode content against §9.
@@ -26,13 +29,26 @@ func TestZooKeeperMasterInfo(t *testing.T) {
 	}
 }
 
-// TestZooKeeperElection needs a ZooKeeper server: set MESOS_EMULATOR_ZK to
-// "host:port" to run it.
-func TestZooKeeperElection(t *testing.T) {
-	server := os.Getenv("MESOS_EMULATOR_ZK")
-	if server == "" {
-		t.Skip("MESOS_EMULATOR_ZK not set")
+// zooKeeper returns a ZooKeeper server for the test: MESOS_EMULATOR_ZK
+// ("host:port") when set, else a real one started for the test (Debian's
+// zookeeper package; the test fails saying how to install it when missing).
+func zooKeeper(t *testing.T) string {
+	t.Helper()
+	if server := os.Getenv("MESOS_EMULATOR_ZK"); server != "" {
+		return server
 	}
+	server, _, err := zkserver.Start(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return server
+}
+
+// TestZooKeeperElection: masters publish json.info_<seq> znodes; the lowest
+// sequence leads and the others redirect to it; when it leaves, the next
+// one leads.
+func TestZooKeeperElection(t *testing.T) {
+	server := zooKeeper(t)
 	path := fmt.Sprintf("/mesos-emulator-test-%d", time.Now().UnixNano())
 	first := startMaster(t, Config{})
 	second := startMaster(t, Config{})
@@ -59,4 +75,52 @@ func TestZooKeeperElection(t *testing.T) {
 	first.LeaveZooKeeper()
 	eventually(t, "second leads", func() bool { return redirectTo(second) == "//"+second.HostPort() })
 	second.LeaveZooKeeper()
+}
+
+// TestZooKeeperTakeOver: TakeOver moves the election too: the old leader's
+// znode goes and it registers again as a standby with a higher sequence, so
+// both masters redirect to the new leader; and back.
+func TestZooKeeperTakeOver(t *testing.T) {
+	server := zooKeeper(t)
+	path := fmt.Sprintf("/mesos-emulator-test-%d", time.Now().UnixNano())
+	first := startMaster(t, Config{})
+	second := startMaster(t, Config{Leader: Bool(false)})
+	z1, err := first.RegisterInZooKeeper([]string{server}, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := second.RegisterInZooKeeper([]string{server}, path); err != nil {
+		t.Fatal(err)
+	}
+	conn, _, err := zk.Connect([]string{server}, 10*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	redirectTo := func(m *Master) string {
+		return post(t, http.MethodGet, m.URL()+"/master/redirect", "", nil).header.Get("Location")
+	}
+	for _, leader := range []*Master{first, second, first} {
+		eventually(t, "both masters name "+leader.HostPort(), func() bool {
+			return redirectTo(first) == "//"+leader.HostPort() && redirectTo(second) == "//"+leader.HostPort()
+		})
+		children, _, err := conn.Children(path)
+		if err != nil || len(children) != 2 {
+			t.Fatalf("znodes %v, %v; want one per master", children, err)
+		}
+		data, _, err := conn.Get(path + "/" + lowestInfo(children))
+		if err != nil || !strings.Contains(string(data), fmt.Sprintf(`"port":%d`, leader.port)) {
+			t.Fatalf("lowest znode holds %s (%v), want the leader's MasterInfo", data, err)
+		}
+		other := second
+		if leader == second {
+			other = first
+		}
+		if err := other.TakeOver(leader); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if children, _, _ := conn.Children(path); slices.Contains(children, strings.TrimPrefix(z1, path+"/")) {
+		t.Fatalf("the first znode %s outlived its master's leadership: %v", z1, children)
+	}
 }
