@@ -47,7 +47,7 @@ func BenchmarkShareUpdateAndOrder(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				p := pods[(i*7919)%len(pods)]
 				s.Assume(p, "n0000")
-				_ = s.Ahead(p.Namespace, 0)
+				_ = s.Ahead(p.Namespace, 0, s.RequestOf(p))
 				s.Forget(p)
 			}
 		})

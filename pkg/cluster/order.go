@@ -62,20 +62,38 @@ func (s *State) Nominated(uid types.UID) bool {
 	return ok && p.Nominated
 }
 
-// Ahead returns a role that must be served before a pod of the given role
-// and priority: a role that precedes it and has a pending pod of at least
-// that priority that could run now (not blocked by a failed attempt, within
-// its limits, and fitting according to the FitFunc). It returns "" when the
-// pod may go. This is the fairness gate of the DRF plugin: the queue order
-// cannot follow shares that change while pods wait, so a pod whose role is
-// not next waits until it is.
+// Ahead returns a role that must be served before a pod of the given role,
+// priority and request: a role that precedes it and has a pending pod of at
+// least that priority that could run now (not blocked by a failed attempt,
+// within its limits, and fitting according to the FitFunc). It returns ""
+// when the pod may go. This is the fairness gate of the DRF plugin: the
+// queue order cannot follow shares that change while pods wait, so a pod
+// whose role is not next waits until it is.
+//
+// The gate only acts under contention (it is work-conserving, as Mesos'
+// allocator is):
+//
+//   - with offers (a FitFunc), a pod that fits in an offer to its own role
+//     goes: the allocator already shared the resources out in DRF order, and
+//     an offer is its role's alone, so holding the pod back would serve no
+//     other role;
+//   - without, when every pending pod fits in the cluster's free capacity
+//     at once (summed over nodes), the order cannot change who gets what,
+//     and every pod goes.
 //
 // Cost: roles are visited in H-DRF order (Sorter.Walk) and the first
-// runnable one is cached per state version and priority, so most calls
-// are a map lookup and a comparison.
-func (s *State) Ahead(role string, priority int32) string {
+// runnable one is cached per state version and priority, and so is the
+// contention check, so most calls are a map lookup and a comparison.
+func (s *State) Ahead(role string, priority int32, req resources.Vector) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.fit != nil {
+		if s.fit(role, req) {
+			return ""
+		}
+	} else if s.roomForAllLocked() {
+		return ""
+	}
 	if s.aheadVersion != s.version {
 		s.aheadVersion, s.aheadCache = s.version, map[int32]string{}
 	}
@@ -88,6 +106,24 @@ func (s *State) Ahead(role string, priority int32) string {
 		return ""
 	}
 	return first
+}
+
+// roomForAllLocked reports whether the requests of all pending pods
+// together fit in the free capacity of the schedulable nodes (summed over
+// nodes). Cached per state version.
+func (s *State) roomForAllLocked() bool {
+	if s.roomyVersion == s.version+1 {
+		return s.roomy
+	}
+	demand := resources.Vector{}
+	for _, pd := range s.pendingBy {
+		for _, g := range pd.groups {
+			demand.Add(g.req.Times(int64(len(g.pods))))
+		}
+	}
+	s.roomy = demand.Fits(s.freeLocked())
+	s.roomyVersion = s.version + 1
+	return s.roomy
 }
 
 // firstRunnableLocked returns the first role, in serving order, with a pod

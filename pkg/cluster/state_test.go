@@ -8,6 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
 
 const sched = "kube-mesos-scheduler"
@@ -48,7 +50,7 @@ func drain(t *testing.T, s *State, pods []*v1.Pod) map[string]int {
 			if !ok || !sp.Pending() {
 				continue
 			}
-			if s.Ahead(sp.Role, 0) != "" || s.CheckQuota(p, sp.Role, sp.Request) != nil {
+			if s.Ahead(sp.Role, 0, sp.Request) != "" || s.CheckQuota(p, sp.Role, sp.Request) != nil {
 				continue
 			}
 			for _, n := range s.Nodes() {
@@ -106,5 +108,39 @@ func TestGateHierarchy(t *testing.T) {
 	got := drain(t, s, pods)
 	if got["ml"] != 3 || got["web"] != 3 || got["ops"] != 6 {
 		t.Errorf("placed %v, want ml:3 web:3 ops:6", got)
+	}
+}
+
+// TestGateWorkConserving: the gate holds a pod back only under contention.
+// Without offers, when every pending pod fits at once, every pod goes; with
+// offers, a pod that fits in an offer to its own role goes (the allocator
+// already shared resources in DRF order), and one that does not waits for
+// the role ahead.
+func TestGateWorkConserving(t *testing.T) {
+	s := New(sched, RoleConfig{})
+	s.UpsertNamespace(ns("a", nil, nil))
+	s.UpsertNamespace(ns("b", nil, nil))
+	s.UpsertNode(node("n1", "cpu", "4", "memory", "8Gi"))
+	a := pod("a", "a0", "cpu", "1")
+	b := pod("b", "b0", "cpu", "1")
+	s.UpsertPod(a)
+	s.UpsertPod(b)
+	req := s.RequestOf(b)
+	if got := s.Ahead("b", 0, req); got != "" {
+		t.Errorf("room for all, yet b waits for %q", got)
+	}
+	big := pod("a", "a1", "cpu", "3")
+	s.UpsertPod(big) // 5 CPUs asked of 4: contention
+	if got := s.Ahead("b", 0, req); got != "a" {
+		t.Errorf("under contention b waits for %q, want a", got)
+	}
+	offered := map[string]bool{"b": true}
+	s.SetFitFunc(func(role string, _ resources.Vector) bool { return offered[role] })
+	if got := s.Ahead("b", 0, req); got != "" {
+		t.Errorf("b fits in its own offer, yet waits for %q", got)
+	}
+	offered = map[string]bool{"a": true}
+	if got := s.Ahead("b", 0, req); got != "a" {
+		t.Errorf("b has no fitting offer while a has: b waits for %q, want a", got)
 	}
 }

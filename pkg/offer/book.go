@@ -156,12 +156,17 @@ type Choice struct {
 	OfferID string
 	Kind    Kind
 	Expires time.Time
+	// Batching: pods are already reserved on the offer, so it will be
+	// accepted anyway; another pod there rides in the same ACCEPT.
+	Batching bool
 }
 
 // Best returns the offer on the node that a pod of the role should use:
 // one with room for the request and ports (plus extra capacity, freed in a
-// preemption dry run), reserved before unreserved before revocable, then the
-// one closest to expiry. why tells what is missing when nothing fits.
+// preemption dry run), reserved before unreserved before revocable, then one
+// already holding reservations (its ACCEPT is coming: packing pods into it
+// leaves the other offers whole), then the one closest to expiry. why tells
+// what is missing when nothing fits.
 func (b *Book) Best(role, node string, req resources.Vector, ports []int32, extra resources.Vector) (c Choice, ok bool, why string) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -189,14 +194,17 @@ func (b *Book) Best(role, node string, req resources.Vector, ports []int32, extr
 		}
 		return Choice{}, false, "resources"
 	}
-	return Choice{OfferID: best.ID, Kind: best.Kind, Expires: best.Expires}, true, ""
+	return Choice{OfferID: best.ID, Kind: best.Kind, Expires: best.Expires, Batching: len(best.pods) > 0}, true, ""
 }
 
-// better orders offers for consumption: kind first, then expiry (an offer
-// that never expires comes last), then ID.
+// better orders offers for consumption: kind first, then offers holding
+// reservations, then expiry (an offer that never expires comes last), then ID.
 func better(a, b *held) bool {
 	if a.Kind != b.Kind {
 		return a.Kind < b.Kind
+	}
+	if ab, bb := len(a.pods) > 0, len(b.pods) > 0; ab != bb {
+		return ab
 	}
 	switch {
 	case a.Expires.IsZero() != b.Expires.IsZero():

@@ -218,7 +218,7 @@ func (pl *DRF) admit(pod *v1.Pod, req resources.Vector) verdict {
 		}
 		return verdict{role: role, code: fwk.Unschedulable, msg: fmt.Sprintf("%s: %v", reason, err)}
 	}
-	if ahead := pl.state.Ahead(role, corev1helpers.PodPriority(pod)); ahead != "" {
+	if ahead := pl.state.Ahead(role, corev1helpers.PodPriority(pod), req); ahead != "" {
 		mine, theirs := pl.state.Role(role), pl.state.Role(ahead)
 		return verdict{role: role, code: fwk.Unschedulable, gated: true, msg: fmt.Sprintf(
 			"%s: role %q (weighted share %.3f) waits for role %q (weighted share %.3f), which has pods that can run",

@@ -58,11 +58,27 @@ func TestReserveUnreserveInverse(t *testing.T) {
 	}
 }
 
-// TestPreFilterGate: with both roles at share 0, a comes first (by name);
-// once a holds a CPU, b is next and a waits.
+// TestPreFilterGateIdleWhenRoomy: when every pending pod fits at once the
+// order cannot matter, and the gate lets every pod go (work-conserving).
+func TestPreFilterGateIdleWhenRoomy(t *testing.T) {
+	pl, st := testPlugin(t)
+	pods := []*v1.Pod{testPod("a", "1", "1"), testPod("a", "2", "1"), testPod("b", "1", "1")}
+	for _, p := range pods {
+		st.UpsertPod(p)
+	}
+	for _, p := range pods {
+		if _, s := pl.PreFilter(context.Background(), framework.NewCycleState(), p, nil); !s.IsSuccess() {
+			t.Errorf("%s/%s gated with room for all (3 of 4 CPUs asked): %v", p.Namespace, p.Name, s)
+		}
+	}
+}
+
+// TestPreFilterGate: 6 CPUs asked of 4, so order matters. With both roles
+// at share 0, a comes first (by name); once a holds 2 CPUs, b is next and a
+// waits.
 func TestPreFilterGate(t *testing.T) {
 	pl, st := testPlugin(t)
-	a1, a2, b1 := testPod("a", "1", "1"), testPod("a", "2", "1"), testPod("b", "1", "1")
+	a1, a2, b1 := testPod("a", "1", "2"), testPod("a", "2", "2"), testPod("b", "1", "2")
 	for _, p := range []*v1.Pod{a1, a2, b1} {
 		st.UpsertPod(p)
 	}

@@ -9,15 +9,20 @@ import (
 
 // offerScore scores the offer a pod would use on a node, in [0, 100]:
 //
-//	score = 100 * (2*kind + urgency) / 5
-//	kind    = 2 reserved for the role, 1 unreserved, 0 revocable
-//	urgency = 1 - remaining/timeout, clamped to [0, 1] (0 if the offer never expires)
+//	score = 100 * (3*kind + 2*batching + urgency) / 9
+//	kind     = 2 reserved for the role, 1 unreserved, 0 revocable
+//	batching = 1 when pods are already reserved on the offer, else 0
+//	urgency  = 1 - remaining/timeout, clamped to [0, 1] (0 if the offer never expires)
 //
-// so reserved offers (80–100) are consumed before unreserved ones (40–60)
-// before revocable ones (0–20) — what Kubernetes issue #31068 asked of the
-// historic kubernetes-mesos — and, within a kind, the offer closest to
-// expiry first, before it is rescinded.
-func offerScore(kind offer.Kind, expires, now time.Time, timeout time.Duration) int64 {
+// so reserved offers (67–100) are consumed before unreserved ones (33–67)
+// before revocable ones (0–33) — what Kubernetes issue #31068 asked of the
+// historic kubernetes-mesos. Within a kind, an offer already being filled
+// comes first: it is accepted at the end of its batch window anyway, so
+// another pod there rides in the same ACCEPT, while a pod on a fresh offer
+// consumes all of it until the unused part comes back at the next allocation
+// (Mesos accepts an offer once). Then the offer closest to expiry, before it
+// is rescinded.
+func offerScore(kind offer.Kind, batching bool, expires, now time.Time, timeout time.Duration) int64 {
 	k := 0.0
 	switch kind {
 	case offer.Reserved:
@@ -25,10 +30,14 @@ func offerScore(kind offer.Kind, expires, now time.Time, timeout time.Duration) 
 	case offer.Unreserved:
 		k = 1
 	}
+	b := 0.0
+	if batching {
+		b = 1
+	}
 	u := 0.0
 	if !expires.IsZero() && timeout > 0 {
 		u = 1 - float64(expires.Sub(now))/float64(timeout)
 		u = math.Min(1, math.Max(0, u))
 	}
-	return int64(math.Round(100 * (2*k + u) / 5))
+	return int64(math.Round(100 * (3*k + 2*b + u) / 9))
 }
