@@ -75,6 +75,17 @@ type Allocator struct {
 	wake        chan struct{}
 	cycles      uint64
 	why         map[types.UID]string // last cycle: pods it could not place, why
+
+	// hw caches the hardware judgement of pending pods between cycles
+	// (by UID, valid for one resourceVersion); only cycles touch it.
+	hwMu sync.Mutex
+	hw   map[types.UID]hwEntry
+}
+
+// hwEntry is a pod's cached hardware judgement.
+type hwEntry struct {
+	rv string
+	pp cluster.PodPlacement
 }
 
 type filterKey struct{ node, role string }
@@ -158,11 +169,13 @@ func (a *Allocator) Cycle(ctx context.Context, h offer.Handler) {
 }
 
 // Why says why the last cycle offered nothing for a pod ("" if it did, or
-// never saw it). It implements offer.Explainer.
-func (a *Allocator) Why(uid types.UID) string {
+// never saw it): always a lack of room for it. It implements
+// offer.Explainer.
+func (a *Allocator) Why(uid types.UID) (string, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.why[uid]
+	why := a.why[uid]
+	return why, why != ""
 }
 
 // Cycles returns how many allocation cycles ran.
@@ -272,6 +285,10 @@ func (a *Allocator) input(now time.Time, agents []*agent) (*cycleIn, error) {
 		byRole[o.Role] = append(byRole[o.Role], o)
 	}
 	fits := map[string]*podFit{}
+	a.hwMu.Lock()
+	defer a.hwMu.Unlock()
+	hw := &hwCache{placement: a.state.Placement(), old: a.hw, now: map[types.UID]hwEntry{}}
+	defer func() { a.hw = hw.now }()
 	for _, r := range a.state.Roles() {
 		alloc := r.Allocation
 		if o := offered[r.Name]; o != nil {
@@ -282,7 +299,7 @@ func (a *Allocator) input(now time.Time, agents []*agent) (*cycleIn, error) {
 		if suppressed[r.Name] || r.Pending == 0 {
 			continue
 		}
-		ri.demand = uncovered(a.demandOf(r.Name, fits, in.counted), byRole[r.Name], byName)
+		ri.demand = uncovered(a.demandOf(r.Name, fits, hw, in.counted), byRole[r.Name], byName)
 	}
 	densify(in, outstanding, byName)
 	return in, nil
@@ -292,7 +309,7 @@ func (a *Allocator) input(now time.Time, agents []*agent) (*cycleIn, error) {
 // that failed on the nodes they were offered are included: the decline
 // filters of those (node, role) pairs send them elsewhere, as a Mesos
 // framework's declines do.
-func (a *Allocator) demandOf(role string, fits map[string]*podFit, counted []v1.ResourceName) []demand {
+func (a *Allocator) demandOf(role string, fits map[string]*podFit, hw *hwCache, counted []v1.ResourceName) []demand {
 	var out []demand
 	byShape := map[string]resources.Vector{}
 	a.state.EachPending(role, func(p *cluster.Pod) {
@@ -304,7 +321,7 @@ func (a *Allocator) demandOf(role string, fits map[string]*podFit, counted []v1.
 		out = append(out, demand{
 			pod: p.Object, req: p.Request, counted: c, shape: p.Shape,
 			ports: p.Ports, prio: p.Priority, created: p.Created, fit: fitFor(p.Object, fits),
-			nominated: p.NominatedNode,
+			hw: hw.of(p.Object), nominated: p.NominatedNode,
 		})
 	})
 	sort.Slice(out, func(i, j int) bool {
@@ -334,7 +351,7 @@ func uncovered(demands []demand, offers []*offer.Offer, agents map[string]*agent
 	for _, d := range demands {
 		covered := false
 		for j, o := range offers {
-			if ag := agents[o.Node]; ag != nil && d.req.Fits(left[j]) && d.fit.matches(ag) {
+			if ag := agents[o.Node]; ag != nil && d.req.Fits(left[j]) && d.fit.matches(ag) && hwAdmits(d, ag) {
 				if _, ok := o.Ports.ContainsAll(d.ports); ok {
 					left[j].Sub(d.req)
 					covered = true

@@ -9,6 +9,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/roles"
 )
@@ -24,6 +25,8 @@ type agent struct {
 	tainted bool             // has NoSchedule/NoExecute taints
 	// reservedFor is the role the node is reserved for ("" = unreserved).
 	reservedFor string
+	// hwOK caches hardware verdicts on the node by PodPlacement key.
+	hwOK map[string]bool
 }
 
 // demand is a pending pod the cycle tries to place.
@@ -37,6 +40,9 @@ type demand struct {
 	prio    int32
 	created time.Time
 	fit     *podFit
+	// hw is the pod's hardware judgement (the Hetero plugin's); nil when
+	// hardware does not matter to it.
+	hw cluster.PodPlacement
 	// nominated is the node a preemption made room on for the pod.
 	nominated string
 }
@@ -194,6 +200,9 @@ func allocate(in *cycleIn) ([]*grant, map[types.UID]string) {
 			continue
 		}
 		key := name + "|" + d.shape + "|" + d.fit.key
+		if d.hw != nil {
+			key += "|" + d.hw.Key()
+		}
 		if len(d.ports) > 0 {
 			key += fmt.Sprint(d.ports)
 		}
@@ -296,8 +305,13 @@ func parent(role string) string {
 
 // place finds an agent for a pod of a role: the agent the role got last
 // (pack into one offer), else the next agent from the cursor where it fits
-// (next fit: amortised O(1) when pods look alike).
+// (next fit: amortised O(1) when pods look alike). For a pod whose hardware
+// matters (d.hw), the agent its hardware scores best instead (see
+// placeByHardware).
 func place(in *cycleIn, role string, d demand, last *agent, cursor *int) *agent {
+	if d.hw != nil {
+		return placeByHardware(in, role, d, last, cursor)
+	}
 	if last != nil && admits(in, last, role, d) {
 		return last
 	}
@@ -315,11 +329,13 @@ func place(in *cycleIn, role string, d demand, last *agent, cursor *int) *agent 
 // explain says why no agent admits a pod, checking the conditions in the
 // order a user can act on them.
 func explain(in *cycleIn, role string, d demand) string {
-	var constraints, reserved, filtered, ports, room int
+	var constraints, hardware, reserved, filtered, ports, room int
 	for _, a := range in.agents {
 		switch {
 		case !d.fit.matches(a):
 			constraints++
+		case !hwAdmits(d, a):
+			hardware++
 		case a.reservedFor != "" && a.reservedFor != role:
 			reserved++
 		case !portsFree(a, d.ports):
@@ -337,7 +353,9 @@ func explain(in *cycleIn, role string, d demand) string {
 		return fmt.Sprintf("%d node(s) with room were declined by the role recently (refuse filter)", filtered)
 	case constraints == len(in.agents):
 		return "no node matches the pod's node selector, affinity and tolerations"
-	case constraints+reserved == len(in.agents):
+	case constraints+hardware == len(in.agents):
+		return "no node has the hardware the pod needs (Hetero: architecture, accelerator model or memory, or no accelerators)"
+	case constraints+hardware+reserved == len(in.agents):
 		return "the nodes the pod may use are reserved for other roles"
 	case ports > 0 && room == 0:
 		return fmt.Sprintf("no node has host port(s) %v free", d.ports)
@@ -361,7 +379,7 @@ func admits(in *cycleIn, a *agent, role string, d demand) bool {
 	if _, ok := a.ports.ContainsAll(d.ports); !ok {
 		return false
 	}
-	if !d.fit.matches(a) {
+	if !d.fit.matches(a) || !hwAdmits(d, a) {
 		return false
 	}
 	return in.filtered == nil || !in.filtered(a.name, role)

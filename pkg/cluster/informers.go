@@ -29,10 +29,13 @@ import (
 type Provider struct {
 	mu     sync.Mutex
 	states map[fwk.Handle]*State
+	slots  map[fwk.Handle]*PlacementSlot
 }
 
 // NewProvider returns an empty provider.
-func NewProvider() *Provider { return &Provider{states: map[fwk.Handle]*State{}} }
+func NewProvider() *Provider {
+	return &Provider{states: map[fwk.Handle]*State{}, slots: map[fwk.Handle]*PlacementSlot{}}
+}
 
 // For returns the state of the handle's profile, creating it and attaching
 // it to the scheduler's informers on first use. It is dropped when ctx ends.
@@ -46,6 +49,7 @@ func (p *Provider) For(ctx context.Context, h fwk.Handle) (*State, error) {
 	if err := s.Attach(h.SharedInformerFactory()); err != nil {
 		return nil, err
 	}
+	s.placement = p.slotLocked(h)
 	if cfg := h.KubeConfig(); cfg != nil && h.ClientSet() != nil {
 		go s.WatchElasticQuotas(ctx, cfg, h.ClientSet().Discovery())
 	}
@@ -54,6 +58,7 @@ func (p *Provider) For(ctx context.Context, h fwk.Handle) (*State, error) {
 		<-ctx.Done()
 		p.mu.Lock()
 		delete(p.states, h)
+		delete(p.slots, h)
 		p.mu.Unlock()
 	}()
 	return s, nil

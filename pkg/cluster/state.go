@@ -115,12 +115,16 @@ type State struct {
 
 	synced []cache.InformerSynced
 	fit    FitFunc // nil: any schedulable node with room
+	// placement is the profile's hardware judgement (nil slot: none).
+	placement *PlacementSlot
 
 	capVersion   uint64           // node capacity or use changed
 	fitVersion   uint64           // capVersion of fitCache
 	fitCache     map[string]bool  // shape -> fits on some node
 	aheadVersion uint64           // version of aheadCache
 	aheadCache   map[int32]string // priority -> first runnable role
+	roomyVersion uint64           // version+1 of roomy (0: never computed)
+	roomy        bool             // every pending pod fits in the free capacity
 
 	version      uint64 // any change
 	freedVersion uint64 // changes that freed capacity

@@ -2,7 +2,8 @@
 // The DRF and MesosOffers plugins of one profile share one cluster.State,
 // handed out by a cluster.Provider that belongs to the registry, not to a
 // package variable: two registries (two schedulers in one test process)
-// never share state.
+// never share state. Hetero judges hardware for the profile's embedded
+// allocator through the same provider (cluster.Placement).
 package plugins
 
 import (
@@ -28,6 +29,15 @@ func NewRegistry() frameworkruntime.Registry {
 		drf.Name: func(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
 			return drf.New(ctx, obj, h, provider)
 		},
-		hetero.Name: hetero.New,
+		hetero.Name: func(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+			pl, err := hetero.New(ctx, obj, h)
+			if err != nil {
+				return nil, err
+			}
+			// The embedded allocator of the profile asks Hetero which
+			// agents suit a pod's hardware (cluster.Placement).
+			provider.PlacementSlot(ctx, h).Set(pl.(*hetero.Hetero))
+			return pl, nil
+		},
 	}
 }

@@ -1,0 +1,128 @@
+package allocator
+
+import (
+	"strings"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+)
+
+// labelPlacement is a stand-in for Hetero: a pod annotated gpu-model=M is
+// admitted only on nodes labelled model=M and prefers the node whose GPUs
+// it fills most; other pods prefer nodes without a model label (score 100)
+// to GPU nodes (score 10).
+type labelPlacement struct{ calls int }
+
+type labelPod struct {
+	model string
+	p     *labelPlacement
+}
+
+func (l *labelPlacement) For(pod *v1.Pod) cluster.PodPlacement {
+	l.calls++
+	return &labelPod{model: pod.Annotations["gpu-model"], p: l}
+}
+
+func (p *labelPod) Key() string { return "model=" + p.model }
+
+func (p *labelPod) Admits(n *v1.Node) bool { return p.model == "" || n.Labels["model"] == p.model }
+
+func (p *labelPod) Score(n *v1.Node, used resources.Vector) int64 {
+	if p.model == "" {
+		if n.Labels["model"] == "" {
+			return 100
+		}
+		return 10
+	}
+	return 10 * used["nvidia.com/gpu"] // fuller first
+}
+
+func gpuAgent(name, model string, cpu string, gpus string) *agent {
+	a := mkAgent(name, vec("cpu", cpu, "memory", "64Gi", "nvidia.com/gpu", gpus))
+	a.node.Labels["model"] = model
+	return a
+}
+
+func withHW(p cluster.Placement, ds []demand) []demand {
+	c := &hwCache{placement: p, now: map[types.UID]hwEntry{}}
+	for i := range ds {
+		ds[i].hw = c.of(ds[i].pod)
+	}
+	return ds
+}
+
+// TestAllocateByHardware: with a Placement, a CPU pod is offered a CPU
+// node though GPU nodes come first in the agents' order, a GPU pod only a
+// node of its model, and the GPU pods pack onto the node they fill most.
+func TestAllocateByHardware(t *testing.T) {
+	pl := &labelPlacement{}
+	agents := []*agent{
+		gpuAgent("a100-1", "A100", "32", "8"),
+		gpuAgent("h100-1", "H100", "32", "8"),
+		mkAgent("cpu-1", vec("cpu", "32", "memory", "64Gi")),
+	}
+	in := mkIn(agents, map[string]*roleIn{
+		"web": {demand: withHW(pl, mkDemand("web", 3, vec("cpu", "1", "memory", "1Gi"), nil))},
+		"ml": {demand: withHW(pl, mkDemand("ml", 3, vec("cpu", "1", "memory", "1Gi", "nvidia.com/gpu", "2"), func(p *v1.Pod) {
+			p.Annotations = map[string]string{"gpu-model": "H100"}
+		}))},
+	})
+	grants, why := allocate(in)
+	if len(why) != 0 {
+		t.Fatalf("unplaced: %v", why)
+	}
+	for _, g := range grants {
+		want := map[string]string{"web": "cpu-1", "ml": "h100-1"}[g.role]
+		if g.agent.name != want {
+			t.Errorf("role %s got %d pod(s) on %s, want %s", g.role, g.pods, g.agent.name, want)
+		}
+	}
+	if got := pods(grants); got["web"] != 3 || got["ml"] != 3 {
+		t.Errorf("placed %v, want web:3 ml:3", got)
+	}
+}
+
+// TestAllocateHardwareNowhere: a pod whose hardware no node has is not
+// offered anything, and the reason says so.
+func TestAllocateHardwareNowhere(t *testing.T) {
+	pl := &labelPlacement{}
+	in := mkIn([]*agent{gpuAgent("a100-1", "A100", "32", "8"), mkAgent("cpu-1", vec("cpu", "32", "memory", "64Gi"))}, map[string]*roleIn{
+		"ml": {demand: withHW(pl, mkDemand("ml", 1, vec("cpu", "1", "nvidia.com/gpu", "1"), func(p *v1.Pod) {
+			p.Annotations = map[string]string{"gpu-model": "H100"}
+		}))},
+	})
+	grants, why := allocate(in)
+	if len(grants) != 0 {
+		t.Fatalf("granted %d offers for a pod no node suits", len(grants))
+	}
+	if w := why["ml-0"]; !strings.Contains(w, "hardware") {
+		t.Errorf("reason %q does not name the hardware", w)
+	}
+}
+
+// TestHardwareCacheByVersion: a pod's judgement is computed once per
+// resourceVersion across cycles, and dropped with the pod.
+func TestHardwareCacheByVersion(t *testing.T) {
+	pl := &labelPlacement{}
+	d := mkDemand("r", 2, vec("cpu", "1"), nil)
+	d[0].pod.ResourceVersion, d[1].pod.ResourceVersion = "1", "1"
+	c := &hwCache{placement: pl, now: map[types.UID]hwEntry{}}
+	c.of(d[0].pod)
+	c.of(d[1].pod)
+	c = &hwCache{placement: pl, old: c.now, now: map[types.UID]hwEntry{}}
+	c.of(d[0].pod)
+	d[1].pod.ResourceVersion = "2"
+	c.of(d[1].pod)
+	if pl.calls != 3 {
+		t.Errorf("For called %d times, want 3 (two pods, one changed)", pl.calls)
+	}
+	c = &hwCache{placement: pl, old: c.now, now: map[types.UID]hwEntry{}}
+	c.of(d[1].pod)
+	if len(c.now) != 1 || pl.calls != 3 {
+		t.Errorf("cache holds %d pods after a cycle with one, For calls %d", len(c.now), pl.calls)
+	}
+}
