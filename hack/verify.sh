@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Fails if formatting, vet, go.mod/go.sum or generated code are not clean.
+# Fails if formatting, vet, go.mod/go.sum (of the main module and of
+# test/chart), generated code or the manifests generated from the Helm chart
+# are not clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,14 +12,34 @@ if [[ -n "$unformatted" ]]; then
 fi
 
 go vet ./...
+(cd test/chart && go vet ./...)
 
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-cp go.mod go.sum "$tmp/"
-go mod tidy
-if ! diff -q "$tmp/go.mod" go.mod >/dev/null || ! diff -q "$tmp/go.sum" go.sum >/dev/null; then
-  cp "$tmp/go.mod" "$tmp/go.sum" .
-  echo "go mod tidy changes go.mod/go.sum: run it and commit"; exit 1
+# The main module, and the chart tests' module (test/chart) on its own.
+for mod in . test/chart; do
+  mkdir -p "$tmp/mod/$mod"
+  cp "$mod/go.mod" "$mod/go.sum" "$tmp/mod/$mod/"
+  (cd "$mod" && go mod tidy)
+  if ! diff -q "$tmp/mod/$mod/go.mod" "$mod/go.mod" >/dev/null || ! diff -q "$tmp/mod/$mod/go.sum" "$mod/go.sum" >/dev/null; then
+    cp "$tmp/mod/$mod/go.mod" "$tmp/mod/$mod/go.sum" "$mod/"
+    echo "go mod tidy changes $mod/go.mod or go.sum: run it there and commit"; exit 1
+  fi
+done
+
+# The plain manifests and the chart's CRD copy are generated from the chart.
+generated=(manifests/install/*.yaml manifests/charts/kube-mesos-scheduler/crds/*.yaml)
+mkdir -p "$tmp/manifests"
+for f in "${generated[@]}"; do cp "$f" "$tmp/manifests/$(echo "$f" | tr / _)"; done
+hack/update-manifests.sh >/dev/null
+after=(manifests/install/*.yaml manifests/charts/kube-mesos-scheduler/crds/*.yaml)
+if [[ "${after[*]}" != "${generated[*]}" ]]; then
+  echo "make manifests writes files that are not committed: ${after[*]}"; exit 1
 fi
+for f in "${generated[@]}"; do
+  if ! diff -q "$tmp/manifests/$(echo "$f" | tr / _)" "$f" >/dev/null; then
+    echo "$f is stale: run make manifests and commit"; exit 1
+  fi
+done
 
 gen=$(find pkg/apis -name 'zz_generated.*.go' | sort)
 for f in $gen; do cp "$f" "$tmp/$(echo "$f" | tr / _)"; done

@@ -1,0 +1,182 @@
+{{/* The chart's name. */}}
+{{- define "kms.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The release's full name: the release name if it contains the chart's. */}}
+{{- define "kms.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "kms.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "kms.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "kms.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "kms.labels" -}}
+helm.sh/chart: {{ include "kms.chart" . }}
+{{ include "kms.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: scheduler
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "kms.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "kms.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "kms.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{- define "kms.leaseName" -}}
+{{- default (include "kms.fullname" .) .Values.leaderElection.resourceName }}
+{{- end }}
+
+{{- define "kms.leaseNamespace" -}}
+{{- default .Release.Namespace .Values.leaderElection.resourceNamespace }}
+{{- end }}
+
+{{/* "true" when the offers come from a Mesos master. */}}
+{{- define "kms.mesosMode" -}}
+{{- if .Values.mesos.master }}true{{ end }}
+{{- end }}
+
+{{/* namespace/name of the framework ID ConfigMap (Mesos mode). */}}
+{{- define "kms.frameworkIDConfigMap" -}}
+{{- default (printf "%s/%s-framework" .Release.Namespace (include "kms.fullname" .)) .Values.mesos.frameworkIDConfigMap }}
+{{- end }}
+
+{{/* Where the Mesos secret and CA are mounted. */}}
+{{- define "kms.mesosSecretDir" -}}/etc/kube-mesos-scheduler/mesos/credentials{{- end }}
+{{- define "kms.mesosCADir" -}}/etc/kube-mesos-scheduler/mesos/ca{{- end }}
+
+{{/*
+MesosOffersArgs: plugins.mesosOffers.args with source and mesos set from
+.Values.mesos.
+*/}}
+{{- define "kms.mesosOffersArgs" -}}
+{{- $args := deepCopy .Values.plugins.mesosOffers.args }}
+{{- if hasKey $args "source" }}
+{{- fail "plugins.mesosOffers.args.source is set by the chart: set mesos.master for the Mesos source" }}
+{{- end }}
+{{- if hasKey $args "mesos" }}
+{{- fail "plugins.mesosOffers.args.mesos is set by the chart: use the mesos values" }}
+{{- end }}
+{{- $m := .Values.mesos }}
+{{- if $m.master }}
+{{- $cfg := deepCopy $m.extraConfig }}
+{{- $_ := set $cfg "master" $m.master }}
+{{- $_ := set $cfg "frameworkName" $m.frameworkName }}
+{{- $_ := set $cfg "user" $m.user }}
+{{- $_ := set $cfg "frameworkIDConfigMap" (include "kms.frameworkIDConfigMap" .) }}
+{{- if $m.principal }}
+{{- $_ := set $cfg "principal" $m.principal }}
+{{- end }}
+{{- if $m.credentials.existingSecret }}
+{{- if not $m.principal }}
+{{- fail "mesos.principal is required with mesos.credentials.existingSecret" }}
+{{- end }}
+{{- $_ := set $cfg "secretFile" (printf "%s/%s" (include "kms.mesosSecretDir" .) $m.credentials.key) }}
+{{- end }}
+{{- if and $m.tls.caSecret $m.tls.caConfigMap }}
+{{- fail "set one of mesos.tls.caSecret and mesos.tls.caConfigMap" }}
+{{- end }}
+{{- if or $m.tls.caSecret $m.tls.caConfigMap }}
+{{- $_ := set $cfg "caFile" (printf "%s/%s" (include "kms.mesosCADir" .) $m.tls.caKey) }}
+{{- end }}
+{{- if $m.tls.insecureSkipTLSVerify }}
+{{- $_ := set $cfg "insecureSkipTLSVerify" true }}
+{{- end }}
+{{- $_ := set $args "source" "Mesos" }}
+{{- $_ := set $args "mesos" $cfg }}
+{{- else }}
+{{- $_ := set $args "source" "Embedded" }}
+{{- end }}
+{{- toYaml $args }}
+{{- end }}
+
+{{/*
+"true" when only the leading replica starts its informers and offer source:
+as set, else in Mesos mode with leader election.
+*/}}
+{{- define "kms.delayCacheUntilActive" -}}
+{{- $le := .Values.leaderElection }}
+{{- if hasKey $le "delayCacheUntilActive" }}
+{{- if and $le.delayCacheUntilActive $le.enabled }}true{{ end }}
+{{- else if and $le.enabled (include "kms.mesosMode" .) }}true
+{{- end }}
+{{- end }}
+
+{{/* The KubeSchedulerConfiguration. */}}
+{{- define "kms.config" -}}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) }}
+{{- fail "replicaCount > 1 needs leaderElection.enabled: two leaders would schedule the same pods" }}
+{{- end }}
+{{- if and (include "kms.mesosMode" .) (gt (int .Values.replicaCount) 1) (not (include "kms.delayCacheUntilActive" .)) }}
+{{- fail "Mesos mode with replicaCount > 1 needs leaderElection.delayCacheUntilActive: standbys would subscribe to the master as the same framework" }}
+{{- end -}}
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+{{- if include "kms.delayCacheUntilActive" . }}
+# Only the leader starts its informers and its offer source.
+delayCacheUntilActive: true
+{{- end }}
+leaderElection:
+  leaderElect: {{ .Values.leaderElection.enabled }}
+  {{- if .Values.leaderElection.enabled }}
+  resourceLock: leases
+  resourceName: {{ include "kms.leaseName" . }}
+  resourceNamespace: {{ include "kms.leaseNamespace" . }}
+  leaseDuration: {{ .Values.leaderElection.leaseDuration }}
+  renewDeadline: {{ .Values.leaderElection.renewDeadline }}
+  retryPeriod: {{ .Values.leaderElection.retryPeriod }}
+  {{- end }}
+profiles:
+  - schedulerName: {{ .Values.schedulerName }}
+    plugins:
+      queueSort:
+        enabled:
+          - name: DRF
+        disabled:
+          - name: "*"
+      multiPoint:
+        enabled:
+          - name: MesosOffers
+          - name: DRF
+          - name: Hetero
+            weight: {{ .Values.plugins.hetero.weight }}
+        disabled:
+          - name: DefaultPreemption  # DRF preempts (priority and fair share)
+    pluginConfig:
+      - name: MesosOffers
+        args:
+          {{- include "kms.mesosOffersArgs" . | nindent 10 }}
+      {{- with .Values.plugins.drf.args }}
+      - name: DRF
+        args:
+          {{- toYaml . | nindent 10 }}
+      {{- end }}
+      {{- with .Values.plugins.hetero.args }}
+      - name: Hetero
+        args:
+          {{- toYaml . | nindent 10 }}
+      {{- end }}
+{{- end }}
