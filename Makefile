@@ -13,11 +13,22 @@ LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION)+kms.$(VER
 	-X k8s.io/component-base/version.buildDate=$(BUILD_DATE) \
 	-X k8s.io/component-base/version/verflag.programName=kube-mesos-scheduler
 
-.PHONY: build test bench verify generate fuzz
+# The image `make image` builds (and test/e2e/kind/run.sh loads into kind).
+IMG ?= ghcr.io/kube-mesos/kube-mesos-scheduler:$(VERSION)
+
+.PHONY: build test bench verify generate fuzz image manifests e2e-kind demo simulate
 
 ## build: the kube-mesos-scheduler binary in bin/
 build:
 	go build -ldflags "$(LDFLAGS)" -o bin/kube-mesos-scheduler ./cmd/scheduler
+
+## demo: etcd, kube-apiserver and the scheduler locally on examples/demo.yaml; report, chart in _output/ (MODE=mesos: Mesos master emulator)
+demo:
+	@SCENARIO=examples/demo.yaml OUTPUT=text SVG=_output/demo-shares.svg LOG=_output/demo.log hack/simulate.sh
+
+## simulate: run SCENARIO=file (OUTPUT=text|json, MODE=embedded|mesos, SVG=chart.svg), see docs/simulate.md
+simulate:
+	@hack/simulate.sh
 
 ## test: unit and integration tests (real etcd + kube-apiserver in-process)
 test:
@@ -38,3 +49,15 @@ generate:
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:
 	FUZZTIME=$(or $(FUZZTIME),30s) hack/fuzz.sh
+
+## image: the container image $(IMG) (Dockerfile; needs a Docker engine)
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMG) .
+
+## manifests: regenerate manifests/install from the Helm chart (and copy the CRD into it)
+manifests:
+	hack/update-manifests.sh
+
+## e2e-kind: install the chart on a kind cluster and check placements (needs docker, kind, kubectl, helm)
+e2e-kind:
+	test/e2e/kind/run.sh

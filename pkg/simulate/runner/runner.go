@@ -1,0 +1,335 @@
+// Package runner runs a simulate.Scenario against a real control plane:
+// etcd and kube-apiserver in-process (test/harness), the kube-mesos-scheduler
+// in-process with all three plugins, and, in Mesos mode, the Mesos master
+// emulator. It samples the dominant shares while the scheduler works and
+// reports once placement has settled.
+//
+// It links the kube-apiserver, so only cmd/simulate and tests import it:
+// the production scheduler binary never does.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/drf"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/offers"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/simulate"
+	"github.com/kube-mesos/kube-mesos-scheduler/test/harness"
+	"github.com/kube-mesos/kube-mesos-scheduler/test/mesosmaster/emulator"
+)
+
+// Defaults of Options.
+const (
+	DefaultTimeout = 90 * time.Second
+	// DefaultQuiet outlasts a few rounds of offers declined because the
+	// allocator could not judge a pod's constraints (Hetero's): each costs a
+	// decline filter (simulate.RefuseSeconds) and an allocation cycle.
+	DefaultQuiet = 5 * time.Second
+	// DefaultQuietMesos is longer: the master decides when a role is
+	// offered an agent again, and pods have been seen to wait ~12s for it.
+	DefaultQuietMesos = 15 * time.Second
+	DefaultInterval   = 100 * time.Millisecond
+)
+
+// ErrNotSettled is returned, with the report so far, when placement has
+// not settled within the timeout.
+var ErrNotSettled = errors.New("placement did not settle before the timeout")
+
+// Options tune a run; the zero value runs with the defaults.
+type Options struct {
+	// Mode: "" runs against the Mesos emulator when the scenario has a
+	// mesos section, else with the embedded allocator.
+	Mode simulate.Mode
+	// Name is the scenario's name (its file) in the report.
+	Name string
+	// Timeout bounds the wait for placement to settle.
+	Timeout time.Duration
+	// Quiet is how long nothing may change before placement counts as
+	// settled (pods bound or waiting for a reason other than their turn);
+	// default DefaultQuiet, DefaultQuietMesos in Mesos mode.
+	Quiet time.Duration
+	// Interval between samples of the cluster.
+	Interval time.Duration
+	// ControlPlane to use (tests); nil starts one for the run and stops it after.
+	ControlPlane *harness.ControlPlane
+	// Progress, when set, receives a line at each step.
+	Progress func(format string, args ...any)
+}
+
+// Result is a run's outcome.
+type Result struct {
+	Report *simulate.Report
+	// Shares are the namespaces' dominant shares over time.
+	Shares *simulate.Timeline
+}
+
+// Run creates the scenario's objects, starts the scheduler (and the Mesos
+// emulator), waits until placement settles and reports. On timeout it
+// returns the report so far and ErrNotSettled.
+func Run(ctx context.Context, sc *simulate.Scenario, opts Options) (*Result, error) {
+	opts = withDefaults(sc, opts)
+	progress := opts.Progress
+	cp := opts.ControlPlane
+	if cp == nil {
+		progress("starting etcd and kube-apiserver")
+		tb := harness.NewProcessTB("simulate")
+		defer tb.Close()
+		var err error
+		if cp, err = harness.StartControlPlane(tb); err != nil {
+			return nil, fmt.Errorf("control plane: %w", err)
+		}
+		defer cp.Stop()
+	}
+	c := cp.Client
+	progress("creating %d namespaces, %d nodes", len(sc.Namespaces), len(sc.NodeObjects()))
+	for _, ns := range sc.NamespaceObjects() {
+		if err := harness.CreateNamespace(ctx, c, ns.Name, ns.Labels, ns.Annotations); err != nil {
+			return nil, fmt.Errorf("creating namespace %s: %w", ns.Name, err)
+		}
+	}
+	if err := harness.CreateNodes(ctx, c, sc.NodeObjects()...); err != nil {
+		return nil, err
+	}
+	masterURL := ""
+	if opts.Mode == simulate.ModeMesos {
+		m, err := startMaster(sc)
+		if err != nil {
+			return nil, fmt.Errorf("Mesos master emulator: %w", err)
+		}
+		defer m.Close()
+		masterURL = m.URL()
+		progress("Mesos master emulator at %s with %d agents", masterURL, len(sc.Agents()))
+	}
+	pods := sc.PodObjects()
+	progress("creating %d pods", len(pods))
+	if err := harness.CreatePods(ctx, c, pods...); err != nil {
+		return nil, err
+	}
+	cfg, err := sc.SchedulerConfig(masterURL)
+	if err != nil {
+		return nil, err
+	}
+	progress("starting kube-mesos-scheduler")
+	sched, err := harness.StartScheduler(ctx, cp, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	defer func() { _ = sched.Stop() }()
+	w := newWatcher(c, sc, pods, opts)
+	err = wait.PollUntilContextTimeout(ctx, opts.Interval, opts.Timeout, true, w.poll)
+	report := simulate.BuildReport(w.last)
+	report.Scenario, report.Mode = opts.Name, opts.Mode
+	for ns, n := range w.preempted {
+		if nr := report.Namespaces[ns]; nr != nil {
+			nr.Preempted = n
+		}
+	}
+	report.Settled = err == nil
+	report.Seconds = w.settledAt.Sub(w.start).Seconds()
+	if err != nil {
+		report.Seconds = time.Since(w.start).Seconds()
+		switch {
+		case ctx.Err() != nil:
+			err = ctx.Err()
+		case w.pollErr != nil && w.last.Nodes == nil:
+			err = fmt.Errorf("%w: %w", ErrNotSettled, w.pollErr)
+		default:
+			err = ErrNotSettled
+		}
+	}
+	return &Result{Report: report, Shares: w.timeline}, err
+}
+
+func withDefaults(sc *simulate.Scenario, o Options) Options {
+	if o.Mode == "" {
+		o.Mode = simulate.ModeEmbedded
+		if sc.Mesos != nil {
+			o.Mode = simulate.ModeMesos
+		}
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Quiet <= 0 {
+		o.Quiet = DefaultQuiet
+		if o.Mode == simulate.ModeMesos {
+			o.Quiet = DefaultQuietMesos
+		}
+	}
+	if o.Interval <= 0 {
+		o.Interval = DefaultInterval
+	}
+	if o.Progress == nil {
+		o.Progress = func(string, ...any) {}
+	}
+	return o
+}
+
+// startMaster starts the emulator with the scenario's agents and the
+// roles' weights (so that its DRF agrees with ours).
+func startMaster(sc *simulate.Scenario) (*emulator.Master, error) {
+	cfg := emulator.Config{
+		RoleWeights:        sc.RoleWeights(),
+		AllocationInterval: simulate.AllocationInterval,
+		DefaultRefuse:      simulate.RefuseSeconds * time.Second,
+	}
+	for _, a := range sc.Agents() {
+		var ports []emulator.PortRange
+		for _, r := range a.Ports {
+			ports = append(ports, emulator.PortRange{Begin: r.Begin, End: r.End})
+		}
+		cfg.Agents = append(cfg.Agents, emulator.Agent{Hostname: a.Hostname, Attributes: a.Attributes,
+			Resources: emulator.Resources{CPUs: a.CPUs, Mem: a.Mem, Disk: a.Disk, GPUs: a.GPUs, Ports: ports}})
+	}
+	return emulator.Start(cfg)
+}
+
+// transientReasons mark pods that wait for their turn, not for capacity:
+// the fairness gate lets them in when their role is next, a preemptor
+// waits for its victims, a pod whose offer went away is retried.
+var transientReasons = []string{drf.ErrReasonNotNext, offers.ErrReasonOfferGone, "found a potential placement"}
+
+// watcher samples the cluster until placement settles. It also stands in
+// for the controllers a real cluster has: a scenario pod that disappears
+// (a preemption victim) is created again, as its ReplicaSet or Job would.
+type watcher struct {
+	client     kubernetes.Interface
+	namespaces []string
+	counted    []v1.ResourceName
+	quiet      time.Duration
+	timeline   *simulate.Timeline
+	pods       map[string]*v1.Pod // the scenario's pods by namespace/name
+	preempted  map[string]int     // pods recreated, per namespace
+
+	start, changed, settledAt time.Time
+	fingerprint               string
+	last                      simulate.Cluster
+	pollErr                   error
+}
+
+func newWatcher(c kubernetes.Interface, sc *simulate.Scenario, pods []*v1.Pod, opts Options) *watcher {
+	labels := map[string]string{}
+	weights := sc.RoleWeights()
+	for _, ns := range sc.Namespaces {
+		w, ok := weights[ns.RoleOf()]
+		if !ok {
+			w = 1
+		}
+		labels[ns.Name] = fmt.Sprintf("%s (role %s, weight %g)", ns.Name, ns.RoleOf(), w)
+	}
+	byName := make(map[string]*v1.Pod, len(pods))
+	for _, p := range pods {
+		byName[p.Namespace+"/"+p.Name] = p
+	}
+	now := time.Now()
+	return &watcher{
+		client: c, namespaces: sc.NamespaceNames(), counted: sc.Counted(), quiet: opts.Quiet,
+		timeline: simulate.NewTimeline(sc.NamespaceNames(), labels),
+		pods:     byName, preempted: map[string]int{},
+		start: now, changed: now,
+	}
+}
+
+// poll samples the cluster; it is done when every pod of ours is bound or
+// waits for a lasting reason and nothing has changed for the quiet period.
+// API errors are retried until the timeout.
+func (w *watcher) poll(ctx context.Context) (bool, error) {
+	cl, err := w.sample(ctx)
+	if err != nil {
+		w.pollErr = err
+		return false, nil
+	}
+	w.pollErr = nil
+	if err := w.recreate(ctx, cl.Pods); err != nil {
+		w.pollErr = err
+		return false, nil
+	}
+	now := time.Now()
+	w.last = cl
+	w.timeline.Record(now.Sub(w.start).Seconds(), simulate.DominantShares(cl))
+	fp, final := fingerprint(cl.Pods)
+	if fp != w.fingerprint {
+		w.fingerprint, w.changed = fp, now
+	}
+	if final && now.Sub(w.changed) >= w.quiet {
+		w.settledAt = w.changed
+		return true, nil
+	}
+	return false, nil
+}
+
+// recreate creates again the scenario pods that are gone (deleted by
+// preemption). A pod still terminating is left for the next poll.
+func (w *watcher) recreate(ctx context.Context, present []v1.Pod) error {
+	seen := make(map[string]bool, len(present))
+	for i := range present {
+		seen[present[i].Namespace+"/"+present[i].Name] = true
+	}
+	for key, p := range w.pods {
+		if seen[key] {
+			continue
+		}
+		_, err := w.client.CoreV1().Pods(p.Namespace).Create(ctx, p.DeepCopy(), metav1.CreateOptions{})
+		switch {
+		case err == nil:
+			w.preempted[p.Namespace]++
+		case !apierrors.IsAlreadyExists(err):
+			return fmt.Errorf("creating pod %s again: %w", key, err)
+		}
+	}
+	return nil
+}
+
+func (w *watcher) sample(ctx context.Context) (simulate.Cluster, error) {
+	cl := simulate.Cluster{Counted: w.counted}
+	nodes, err := w.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return cl, err
+	}
+	cl.Nodes = nodes.Items
+	for _, name := range w.namespaces {
+		ns, err := w.client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return cl, err
+		}
+		cl.Namespaces = append(cl.Namespaces, *ns)
+		pods, err := w.client.CoreV1().Pods(name).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return cl, err
+		}
+		cl.Pods = append(cl.Pods, pods.Items...)
+	}
+	return cl, nil
+}
+
+// fingerprint summarises where every pod is (the placement, not the
+// reasons of waiting pods: those change with every attempt as offers come
+// and go), and reports whether every pod of ours is final: bound, or
+// turned away for a reason other than its turn. Pods of other schedulers
+// never change.
+func fingerprint(pods []v1.Pod) (string, bool) {
+	var b strings.Builder
+	final := true
+	for i := range pods {
+		p := &pods[i]
+		if p.Spec.NodeName == "" && p.Spec.SchedulerName == simulate.SchedulerName {
+			reason := simulate.PendingReason(p)
+			if reason == simulate.ReasonNotAttempted || slices.ContainsFunc(transientReasons, func(t string) bool { return strings.Contains(reason, t) }) {
+				final = false
+			}
+		}
+		fmt.Fprintf(&b, "%s/%s/%s=%s;", p.Namespace, p.Name, p.UID, p.Spec.NodeName)
+	}
+	return b.String(), final
+}
