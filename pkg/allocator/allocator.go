@@ -22,7 +22,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +60,12 @@ type Config struct {
 	DefaultPorts resources.Ranges
 	// Now is the clock (tests replace it).
 	Now func() time.Time
+	// Remaining returns what is left of an outstanding offer after the
+	// pods reserved on it while they wait for the ACCEPT (the MesosOffers
+	// plugin's offer book); nil: offers count whole. Pending pods the
+	// remainders cover need no new offer; a whole offer would seem to
+	// cover pods its reservations have already used up.
+	Remaining func(offerID string) (resources.Vector, resources.Ranges, bool)
 }
 
 // Allocator is the embedded offer source. Create it with New; it implements
@@ -80,6 +88,8 @@ type Allocator struct {
 	// (by UID, valid for one resourceVersion); only cycles touch it.
 	hwMu sync.Mutex
 	hw   map[types.UID]hwEntry
+
+	lastAgents int // agents in the last cycle: the next one's capacity
 }
 
 // hwEntry is a pod's cached hardware judgement.
@@ -93,7 +103,12 @@ type filterKey struct{ node, role string }
 var (
 	_ offer.Source    = &Allocator{}
 	_ offer.Explainer = &Allocator{}
+	_ offer.Local     = &Allocator{}
 )
+
+// LocalAccept marks the allocator as a local source (offer.Local): its
+// ACCEPT is bookkeeping, so pods bind without waiting for it.
+func (a *Allocator) LocalAccept() {}
 
 // New returns an allocator over the cluster state.
 func New(state *cluster.State, cfg Config) *Allocator {
@@ -165,6 +180,12 @@ func (a *Allocator) Cycle(ctx context.Context, h offer.Handler) {
 	if len(offers) > 0 {
 		klog.FromContext(ctx).V(4).Info("Allocation cycle", "offers", len(offers), "duration", time.Since(start))
 		h.Offers(offers)
+	} else if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
+		demand := 0
+		for _, r := range in.roles {
+			demand += len(r.demand)
+		}
+		logger.Info("Allocation cycle offered nothing", "uncoveredPods", demand, "unplaced", len(why), "outstanding", a.Outstanding(), "duration", time.Since(start))
 	}
 }
 
@@ -221,12 +242,13 @@ func (a *Allocator) sweep(now time.Time, agents []*agent) (lost []string, expire
 // agents returns the schedulable nodes as agents: free resources and ports
 // after the pods on them, sorted by name so cycles are deterministic.
 func (a *Allocator) agents() []*agent {
-	var out []*agent
+	slab := make([]agent, 0, a.lastAgents) // one allocation for all agents
 	a.state.EachNode(func(n *cluster.Node) {
 		if !n.Schedulable {
 			return
 		}
-		ag := &agent{name: n.Name, node: n.Object, tainted: hardTaints(n.Object), alloc: n.Allocatable, used: n.Used}
+		slab = append(slab, agent{name: n.Name, node: n.Object, tainted: hardTaints(n.Object), alloc: n.Allocatable, used: n.Used})
+		ag := &slab[len(slab)-1]
 		ag.ports = nodePorts(n.Object, a.cfg.DefaultPorts)
 		if len(n.Ports) > 0 {
 			used := make([]int32, 0, len(n.Ports))
@@ -238,9 +260,13 @@ func (a *Allocator) agents() []*agent {
 		if r, ok := n.Object.Labels[LabelReservedRole]; ok {
 			ag.reservedFor = roles.FromLabel(r)
 		}
-		out = append(out, ag)
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	a.lastAgents = len(slab)
+	out := make([]*agent, len(slab))
+	for i := range slab {
+		out[i] = &slab[i]
+	}
+	slices.SortFunc(out, func(x, y *agent) int { return strings.Compare(x.name, y.name) })
 	return out
 }
 
@@ -299,7 +325,7 @@ func (a *Allocator) input(now time.Time, agents []*agent) (*cycleIn, error) {
 		if suppressed[r.Name] || r.Pending == 0 {
 			continue
 		}
-		ri.demand = uncovered(a.demandOf(r.Name, fits, hw, in.counted), byRole[r.Name], byName)
+		ri.demand = uncovered(a.demandOf(r.Name, r.Pending, fits, hw, in.counted), byRole[r.Name], byName, a.cfg.Remaining)
 	}
 	densify(in, outstanding, byName)
 	return in, nil
@@ -309,8 +335,8 @@ func (a *Allocator) input(now time.Time, agents []*agent) (*cycleIn, error) {
 // that failed on the nodes they were offered are included: the decline
 // filters of those (node, role) pairs send them elsewhere, as a Mesos
 // framework's declines do.
-func (a *Allocator) demandOf(role string, fits map[string]*podFit, hw *hwCache, counted []v1.ResourceName) []demand {
-	var out []demand
+func (a *Allocator) demandOf(role string, pending int, fits map[string]*podFit, hw *hwCache, counted []v1.ResourceName) []demand {
+	out := make([]demand, 0, pending)
 	byShape := map[string]resources.Vector{}
 	a.state.EachPending(role, func(p *cluster.Pod) {
 		c, ok := byShape[p.Shape]
@@ -338,21 +364,28 @@ func (a *Allocator) demandOf(role string, fits map[string]*podFit, hw *hwCache, 
 }
 
 // uncovered drops the pods that the role's outstanding offers already cover
-// (packed first-fit into them): they need no new offer.
-func uncovered(demands []demand, offers []*offer.Offer, agents map[string]*agent) []demand {
+// (packed first-fit into what is left of them): they need no new offer.
+func uncovered(demands []demand, offers []*offer.Offer, agents map[string]*agent,
+	remaining func(string) (resources.Vector, resources.Ranges, bool)) []demand {
 	if len(offers) == 0 {
 		return demands
 	}
 	left := make([]resources.Vector, len(offers))
+	ports := make([]resources.Ranges, len(offers))
 	for i, o := range offers {
-		left[i] = o.Resources.Clone()
+		left[i], ports[i] = o.Resources.Clone(), o.Ports
+		if remaining != nil {
+			if free, p, ok := remaining(o.ID); ok {
+				left[i], ports[i] = free, p
+			}
+		}
 	}
 	out := demands[:0]
 	for _, d := range demands {
 		covered := false
 		for j, o := range offers {
 			if ag := agents[o.Node]; ag != nil && d.req.Fits(left[j]) && d.fit.matches(ag) && hwAdmits(d, ag) {
-				if _, ok := o.Ports.ContainsAll(d.ports); ok {
+				if _, ok := ports[j].ContainsAll(d.ports); ok {
 					left[j].Sub(d.req)
 					covered = true
 					break
@@ -468,4 +501,11 @@ func (a *Allocator) Revive(_ context.Context, rs ...string) error {
 	default:
 	}
 	return nil
+}
+
+// Outstanding returns how many offers are outstanding.
+func (a *Allocator) Outstanding() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.outstanding)
 }

@@ -136,6 +136,33 @@ func (b *Book) Nodes(role string, req resources.Vector, ports []int32) []string 
 	return out
 }
 
+// Free returns what is left of an offer after the reservations on it, and
+// its unreserved ports (false if the book does not hold it).
+func (b *Book) Free(id string) (resources.Vector, resources.Ranges, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	h, ok := b.offers[id]
+	if !ok {
+		return nil, nil, false
+	}
+	return h.free.Clone(), h.ports, true
+}
+
+// Fits reports whether some offer to the role has room for the request and
+// holds the ports (Nodes, stopping at the first).
+func (b *Book) Fits(role string, req resources.Vector, ports []int32) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for _, list := range b.byRole[role] {
+		for _, h := range list {
+			if fits(h, req, ports, nil) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // AnyFits reports whether some offer to the role has room for the request
 // (ports aside): the fairness gate's "could run now" in offer mode.
 func (b *Book) AnyFits(role string, req resources.Vector) bool {

@@ -113,6 +113,17 @@ type Explainer interface {
 	Why(uid types.UID) (reason string, noRoom bool)
 }
 
+// Local is implemented by sources whose offers are the cluster's own nodes
+// (the embedded allocator): an ACCEPT is bookkeeping in the same process,
+// and a pod's requests already count on its node from Reserve on, so the
+// pod may bind without waiting for it. Pods on an offer are still accepted
+// together, behind the binding. (A Mesos master's ACCEPT can fail; there
+// the pods wait in Permit for it.)
+type Local interface {
+	// LocalAccept marks the source; it is never called.
+	LocalAccept()
+}
+
 // Killer is implemented by sources that run something for a launched pod
 // (a Mesos task): Kill stops it when the pod will not run after all (its
 // binding failed after the ACCEPT).

@@ -157,6 +157,22 @@ func (b *PodBuilder) Toleration(key string) *PodBuilder {
 	return b
 }
 
+// AntiAffinity keeps the pod off nodes running a pod (of its namespace)
+// labelled k=v (required, per hostname): a constraint only the scheduler's
+// snapshot can judge, not the embedded allocator.
+func (b *PodBuilder) AntiAffinity(k, v string) *PodBuilder {
+	b.p.Spec.Affinity = &v1.Affinity{PodAntiAffinity: &v1.PodAntiAffinity{
+		RequiredDuringSchedulingIgnoredDuringExecution: []v1.PodAffinityTerm{{
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{k: v}},
+			TopologyKey:   v1.LabelHostname,
+		}},
+	}}
+	return b
+}
+
+// Node binds the pod to a node at creation (no scheduler involved).
+func (b *PodBuilder) Node(name string) *PodBuilder { b.p.Spec.NodeName = name; return b }
+
 // Obj returns the pod.
 func (b *PodBuilder) Obj() *v1.Pod { return b.p }
 

@@ -102,8 +102,14 @@ func TestOffersDeclineRefuse(t *testing.T) {
 	if err := harness.CreateNodes(e.ctx, c, harness.MakeNode("n1").Capacity("cpu", "4", "memory", "8Gi").Obj()); err != nil {
 		t.Fatal(err)
 	}
-	createBatch(t, e, "decl", "arm", 1, func(b *harness.PodBuilder) *harness.PodBuilder {
-		return b.Req("cpu", "1").Annotation("kube-mesos.io/architectures", "arm64")
+	// A pod that cannot run on n1 for a reason the allocator cannot judge
+	// (inter-pod anti-affinity: the scheduler's snapshot decides), so the
+	// offer it gets is unusable.
+	if err := harness.CreatePods(e.ctx, c, harness.MakePod("decl", "blocker").Label("app", "blocker").Node("n1").Obj()); err != nil {
+		t.Fatal(err)
+	}
+	createBatch(t, e, "decl", "shy", 1, func(b *harness.PodBuilder) *harness.PodBuilder {
+		return b.Req("cpu", "1").AntiAffinity("app", "blocker")
 	})
 	if err := harness.Poll(e.ctx, settle, func(context.Context) (bool, error) {
 		return offersTotal(t, url, "decl", "declined") == 1, nil
@@ -153,8 +159,13 @@ func TestOffersTimeoutRescinds(t *testing.T) {
 	if err := harness.CreateNodes(e.ctx, c, harness.MakeNode("n1").Capacity("cpu", "4", "memory", "8Gi").Obj()); err != nil {
 		t.Fatal(err)
 	}
+	// Unusable for a reason the allocator cannot judge (see
+	// TestOffersDeclineRefuse).
+	if err := harness.CreatePods(e.ctx, c, harness.MakePod("timeout", "blocker").Label("app", "blocker").Node("n1").Obj()); err != nil {
+		t.Fatal(err)
+	}
 	createBatch(t, e, "timeout", "p", 1, func(b *harness.PodBuilder) *harness.PodBuilder {
-		return b.Req("cpu", "1").Annotation("kube-mesos.io/architectures", "arm64")
+		return b.Req("cpu", "1").AntiAffinity("app", "blocker")
 	})
 	if err := harness.Poll(e.ctx, settle, func(context.Context) (bool, error) {
 		return offersTotal(t, url, "timeout", "rescinded") >= 1, nil
@@ -164,16 +175,17 @@ func TestOffersTimeoutRescinds(t *testing.T) {
 	if accepted := offersTotal(t, url, "timeout", "accepted"); accepted != 0 {
 		t.Fatalf("an offer was accepted for a pod that cannot run: %v", accepted)
 	}
-	p, err := c.CoreV1().Pods("timeout").Get(e.ctx, "p-00", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Annotations["kube-mesos.io/architectures"] = "amd64,arm64"
-	if _, err := c.CoreV1().Pods("timeout").Update(e.ctx, p, metav1.UpdateOptions{}); err != nil {
+	if err := harness.DeletePod(e.ctx, c, "timeout", "blocker"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := harness.WaitForPodBound(e.ctx, c, "timeout", "p-00", settle); err != nil {
 		t.Fatal(err)
+	}
+	// The embedded allocator's ACCEPT follows the binding (offer.Local).
+	if err := harness.Poll(e.ctx, settle, func(context.Context) (bool, error) {
+		return offersTotal(t, url, "timeout", "accepted") >= 1, nil
+	}); err != nil {
+		t.Fatalf("the offer the pod landed on was never accepted: %v", err)
 	}
 	if accepted := offersTotal(t, url, "timeout", "accepted"); accepted != 1 {
 		t.Errorf("accepted %v offers, want exactly 1 (a live one)", accepted)

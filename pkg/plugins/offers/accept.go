@@ -12,15 +12,21 @@ import (
 	fwk "k8s.io/kube-scheduler/framework"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
 )
 
 // batcher gathers the pods placed on one offer during AcceptBatchWindow
 // (from the first reservation on it) and accepts them in one ACCEPT, so
 // several pods pack into one offer (the historic kubernetes-mesos launched
-// one pod per offer). Pods wait in Permit; they are allowed when the ACCEPT
-// succeeds and rejected (and unreserved) when it fails.
+// one pod per offer). With a Mesos master, pods wait in Permit; they are
+// allowed when the ACCEPT succeeds and rejected (and unreserved) when it
+// fails. With a local source (offer.Local: the embedded allocator) they go
+// on to bind at once and the batch is accepted behind them: a pod waiting
+// in Permit costs an API write (the scheduler records its nominated node)
+// and an ACCEPT that is bookkeeping cannot fail for them.
 type batcher struct {
 	pl      *Offers
+	local   bool
 	mu      sync.Mutex
 	pending map[string]bool       // offers with a flush scheduled
 	outcome map[types.UID]outcome // decided before the pod was waiting
@@ -32,7 +38,8 @@ type outcome struct {
 }
 
 func newBatcher(pl *Offers) *batcher {
-	return &batcher{pl: pl, pending: map[string]bool{}, outcome: map[types.UID]outcome{}}
+	_, local := pl.source.(offer.Local)
+	return &batcher{pl: pl, local: local, pending: map[string]bool{}, outcome: map[types.UID]outcome{}}
 }
 
 // permitTimeout bounds a pod's wait in Permit: the window plus the ACCEPT
@@ -66,6 +73,9 @@ func (b *batcher) permit(pod *v1.Pod) (*fwk.Status, time.Duration) {
 		b.pending[id] = true
 		time.AfterFunc(b.pl.args.AcceptBatchWindow.Duration, func() { b.flush(id) })
 	}
+	if b.local {
+		return nil, 0
+	}
 	return fwk.NewStatus(fwk.Wait), b.permitTimeout()
 }
 
@@ -83,6 +93,18 @@ func (b *batcher) flush(id string) {
 	}
 	metrics.OfferBookSize.Set(float64(b.pl.book.Len()))
 	failed, err := b.pl.source.Accept(ctx, id, launches)
+	if b.local {
+		// The pods are binding already; a local ACCEPT only fails for an
+		// offer that went away meanwhile (node lost, timeout), and their
+		// requests count on their node all the same.
+		if err != nil {
+			logger.V(2).Info("ACCEPT of a local offer failed; its pods bind regardless", "offerID", id, "role", o.Role, "node", o.Node, "pods", len(launches), "err", err)
+		} else {
+			metrics.Offers.WithLabelValues(o.Role, metrics.OfferAccepted).Inc()
+			logger.V(4).Info("Offer accepted", "offerID", id, "role", o.Role, "node", o.Node, "pods", len(launches))
+		}
+		return
+	}
 	if err != nil {
 		logger.Error(err, "ACCEPT failed", "offerID", id, "role", o.Role, "node", o.Node, "pods", len(launches))
 		for _, l := range launches {

@@ -107,12 +107,13 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
+	book := offer.NewBook()
 	var source offer.Source
 	switch args.Source {
 	case config.OfferSourceEmbedded:
 		source = allocator.New(st, allocator.Config{
 			Interval: args.AllocationInterval.Duration, OfferTimeout: args.OfferTimeout.Duration,
-			DefaultPorts: defaultPorts(args),
+			DefaultPorts: defaultPorts(args), Remaining: book.Free,
 		})
 	case config.OfferSourceMesos:
 		cfg, err := mesos.NewConfig(args.Mesos, time.Duration(args.RefuseSeconds)*time.Second)
@@ -125,7 +126,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 	}
 	metrics.Register()
 	pl := &Offers{
-		ctx: ctx, handle: h, args: args, state: st, book: offer.NewBook(), source: source,
+		ctx: ctx, handle: h, args: args, state: st, book: book, source: source,
 		refuse:  time.Duration(args.RefuseSeconds) * time.Second,
 		grace:   max(args.AllocationInterval.Duration, 100*time.Millisecond),
 		waiting: map[string]map[types.UID]*v1.Pod{}, held: map[types.UID]time.Time{}, revived: map[types.UID]bool{},
@@ -171,13 +172,14 @@ func (pl *Offers) EventsToRegister(_ context.Context) ([]fwk.ClusterEventWithHin
 }
 
 // PreEnqueue holds a pod out of the active queue for up to one allocation
-// interval while its role has no offer, and revives the role: the offer
-// usually arrives within milliseconds, and the pod then needs no failed
-// scheduling attempt (no status update, no event). After the grace the pod
-// goes on and PreFilter tells why it waits.
+// interval while no offer to its role has room for it, and revives the
+// role: the offer usually arrives within milliseconds, and the pod then
+// needs no failed scheduling attempt (no status update, no event: two API
+// writes saved per pod when pods arrive faster than offers). After the
+// grace the pod goes on and PreFilter tells why it waits.
 func (pl *Offers) PreEnqueue(_ context.Context, pod *v1.Pod) *fwk.Status {
 	role, err := pl.state.RoleOfPod(pod)
-	if err != nil || pl.book.HasRole(role) {
+	if err != nil || pl.book.Fits(role, pl.state.RequestOf(pod), resources.HostPorts(pod)) {
 		pl.release(pod.UID)
 		return nil
 	}
