@@ -49,7 +49,7 @@ func (p *Provider) For(ctx context.Context, h fwk.Handle) (*State, error) {
 	if err := s.Attach(h.SharedInformerFactory()); err != nil {
 		return nil, err
 	}
-	s.placement = p.slotLocked(h)
+	s.SetPlacementSlot(p.slotLocked(h))
 	if cfg := h.KubeConfig(); cfg != nil && h.ClientSet() != nil {
 		go s.WatchElasticQuotas(ctx, cfg, h.ClientSet().Discovery())
 	}

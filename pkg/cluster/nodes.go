@@ -38,6 +38,12 @@ func (s *State) UpsertNode(node *v1.Node) {
 	}
 	alloc := resources.NodeAllocatable(node)
 	sched := Schedulable(node)
+	if ok && n.Schedulable {
+		s.usedSched.Sub(n.Used)
+	}
+	if sched {
+		s.usedSched.Add(n.Used)
+	}
 	capacityChanged := !ok || sched != n.Schedulable || !alloc.Equal(n.Allocatable)
 	if capacityChanged {
 		if ok && n.Schedulable {
@@ -73,6 +79,7 @@ func (s *State) DeleteNode(name string) {
 		s.total.Sub(n.Allocatable)
 		s.total.ClampZero()
 		s.sorter.SetTotal(s.total)
+		s.usedSched.Sub(n.Used)
 	}
 	delete(s.nodes, name)
 	s.capVersion++

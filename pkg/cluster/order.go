@@ -115,13 +115,7 @@ func (s *State) roomForAllLocked() bool {
 	if s.roomyVersion == s.version+1 {
 		return s.roomy
 	}
-	demand := resources.Vector{}
-	for _, pd := range s.pendingBy {
-		for _, g := range pd.groups {
-			demand.Add(g.req.Times(int64(len(g.pods))))
-		}
-	}
-	s.roomy = demand.Fits(s.freeLocked())
+	s.roomy = s.pendingDemand.Fits(s.freeLocked())
 	s.roomyVersion = s.version + 1
 	return s.roomy
 }

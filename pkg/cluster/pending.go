@@ -13,6 +13,9 @@ type pending struct {
 	count     int
 	nominated int
 	groups    map[groupKey]*group
+	// demand is the state-wide sum of the requests of pending pods, shared
+	// by every role's pending set and kept current by add and remove.
+	demand resources.Vector
 }
 
 type groupKey struct {
@@ -33,7 +36,7 @@ type group struct {
 func (s *State) pendingOf(role string) *pending {
 	pd := s.pendingBy[role]
 	if pd == nil {
-		pd = &pending{groups: map[groupKey]*group{}}
+		pd = &pending{groups: map[groupKey]*group{}, demand: s.pendingDemand}
 		s.pendingBy[role] = pd
 	}
 	return pd
@@ -50,6 +53,7 @@ func (pd *pending) add(p *Pod) {
 		return
 	}
 	g.pods[p.UID] = p
+	pd.demand.Add(g.req)
 	pd.count++
 	if p.Nominated {
 		pd.nominated++
@@ -66,6 +70,7 @@ func (pd *pending) remove(p *Pod, freedVersion uint64) {
 		return
 	}
 	delete(g.pods, p.UID)
+	pd.demand.Sub(g.req)
 	pd.count--
 	if p.Nominated {
 		pd.nominated--

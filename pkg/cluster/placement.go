@@ -88,3 +88,7 @@ func (p *Provider) slotLocked(h fwk.Handle) *PlacementSlot {
 
 // Placement returns the Placement of the state's profile, or nil.
 func (s *State) Placement() Placement { return s.placement.Get() }
+
+// SetPlacementSlot makes the state read its Placement from slot
+// (Provider.For does this for the plugins' states).
+func (s *State) SetPlacementSlot(slot *PlacementSlot) { s.placement = slot }

@@ -121,6 +121,9 @@ func (s *State) placeLocked(p *Pod) {
 	s.capVersion++
 	if n := s.nodes[p.NodeName]; n != nil {
 		n.Used.Add(p.Request)
+		if n.Schedulable {
+			s.usedSched.Add(p.Request)
+		}
 		for _, port := range p.Ports {
 			n.Ports[port]++
 		}
@@ -141,6 +144,9 @@ func (s *State) unplaceLocked(p *Pod) {
 	s.capVersion++
 	if n := s.nodes[p.NodeName]; n != nil {
 		n.Used.Sub(p.Request)
+		if n.Schedulable {
+			s.usedSched.Sub(p.Request)
+		}
 		for _, port := range p.Ports {
 			if n.Ports[port]--; n.Ports[port] <= 0 {
 				delete(n.Ports, port)

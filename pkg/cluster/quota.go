@@ -138,11 +138,7 @@ func (s *State) hasGuaranteesLocked() bool {
 // schedulable nodes.
 func (s *State) freeLocked() resources.Vector {
 	free := s.total.Clone()
-	for _, n := range s.nodes {
-		if n.Schedulable {
-			free.Sub(n.Used)
-		}
-	}
+	free.Sub(s.usedSched)
 	return free
 }
 

@@ -123,6 +123,11 @@ type State struct {
 	fitCache     map[string]bool  // shape -> fits on some node
 	aheadVersion uint64           // version of aheadCache
 	aheadCache   map[int32]string // priority -> first runnable role
+	// pendingDemand sums the requests of pending pods; usedSched sums the
+	// requests placed on schedulable nodes. Both are kept incrementally so
+	// that the gate's "room for all" is O(resources), not O(pods + nodes).
+	pendingDemand resources.Vector
+	usedSched     resources.Vector
 	roomyVersion uint64           // version+1 of roomy (0: never computed)
 	roomy        bool             // every pending pod fits in the free capacity
 
@@ -153,6 +158,8 @@ func New(schedulerName string, cfg RoleConfig) *State {
 		quotas:        map[string]quota{},
 		roleNS:        map[string]map[string]bool{},
 		total:         resources.Vector{},
+		pendingDemand: resources.Vector{},
+		usedSched:     resources.Vector{},
 	}
 	s.setConfigLocked(cfg)
 	return s

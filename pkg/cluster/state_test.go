@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -142,5 +143,62 @@ func TestGateWorkConserving(t *testing.T) {
 	offered = map[string]bool{"a": true}
 	if got := s.Ahead("b", 0, req); got != "a" {
 		t.Errorf("b has no fitting offer while a has: b waits for %q, want a", got)
+	}
+}
+
+// TestIncrementalTotals: the running sums behind the gate's "room for all"
+// (pending demand, use of schedulable nodes) equal a recount after a random
+// mix of pods created, placed, forgotten and deleted and nodes added,
+// cordoned, uncordoned and deleted.
+func TestIncrementalTotals(t *testing.T) {
+	s := New(sched, RoleConfig{})
+	rng := rand.New(rand.NewPCG(7, 7))
+	var pods []*v1.Pod
+	for i := 0; i < 2000; i++ {
+		switch k := rng.IntN(10); {
+		case k < 4:
+			p := pod(fmt.Sprintf("ns%d", rng.IntN(3)), fmt.Sprint(i), "cpu", fmt.Sprint(1+rng.IntN(3)), "memory", fmt.Sprintf("%dGi", 1+rng.IntN(4)))
+			if rng.IntN(4) == 0 {
+				p.Spec.NodeName = fmt.Sprintf("n%d", rng.IntN(6)) // bound by someone else, maybe to an unknown node
+			}
+			s.UpsertPod(p)
+			pods = append(pods, p)
+		case k < 6 && len(pods) > 0:
+			p := pods[rng.IntN(len(pods))]
+			if sp, ok := s.Pod(p.UID); ok && sp.Pending() {
+				s.Assume(p, fmt.Sprintf("n%d", rng.IntN(6)))
+			}
+		case k < 7 && len(pods) > 0:
+			s.Forget(pods[rng.IntN(len(pods))])
+		case k < 8 && len(pods) > 0:
+			i := rng.IntN(len(pods))
+			s.DeletePod(pods[i].UID)
+			pods = append(pods[:i], pods[i+1:]...)
+		case k < 9:
+			n := node(fmt.Sprintf("n%d", rng.IntN(6)), "cpu", "16", "memory", "64Gi")
+			n.Spec.Unschedulable = rng.IntN(3) == 0
+			s.UpsertNode(n)
+		default:
+			s.DeleteNode(fmt.Sprintf("n%d", rng.IntN(6)))
+		}
+		s.mu.Lock()
+		demand, free := resources.Vector{}, s.total.Clone()
+		for _, pd := range s.pendingBy {
+			for _, g := range pd.groups {
+				for range g.pods {
+					demand.Add(g.req)
+				}
+			}
+		}
+		for _, n := range s.nodes {
+			if n.Schedulable {
+				free.Sub(n.Used)
+			}
+		}
+		gotDemand, gotFree := s.pendingDemand.Clone().ClampZero(), s.freeLocked()
+		s.mu.Unlock()
+		if !gotDemand.Equal(demand.ClampZero()) || !gotFree.Equal(free) {
+			t.Fatalf("step %d: pending demand %v, recount %v; free %v, recount %v", i, gotDemand, demand, gotFree, free)
+		}
 	}
 }

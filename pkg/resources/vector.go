@@ -108,25 +108,6 @@ func (v Vector) Minus(o Vector) Vector {
 	return out
 }
 
-// Times returns v scaled by n >= 0 as a new vector, saturating at the int64
-// limits.
-func (v Vector) Times(n int64) Vector {
-	out := make(Vector, len(v))
-	for k, x := range v {
-		switch {
-		case x == 0 || n == 0:
-			out[k] = 0
-		case x > 0 && x > math.MaxInt64/n:
-			out[k] = math.MaxInt64
-		case x < 0 && x < math.MinInt64/n:
-			out[k] = math.MinInt64
-		default:
-			out[k] = x * n
-		}
-	}
-	return out
-}
-
 // ClampZero raises every negative entry to zero and drops zero entries.
 func (v Vector) ClampZero() Vector {
 	for k, n := range v {
