@@ -57,6 +57,8 @@ type campaign struct {
 	launched  map[string]bool   // pods seen bound
 	faults    map[string]int
 	preempted map[string]bool // pods removed by DRF's fair-share preemption
+	removed   map[string]bool // hosts whose agent was removed this round
+	parted    map[string]bool // hosts whose agent was partitioned this round
 	converged []time.Duration
 	violation []string
 }
@@ -169,6 +171,7 @@ func (c *campaign) round(n int) {
 		c.mu.Unlock()
 	}
 	var partitioned []string
+	c.removed, c.parted = map[string]bool{}, map[string]bool{}
 	for f := 0; f < 1+c.rng.IntN(2); f++ {
 		if h := c.fault(faultKinds[c.rng.IntN(len(faultKinds))]); h != "" {
 			partitioned = append(partitioned, h)
@@ -189,6 +192,9 @@ func (c *campaign) round(n int) {
 	}
 	t.Logf("round %d churn deleted %d pod(s): %v", n, len(churned), churned)
 	for _, h := range partitioned {
+		if c.removed[h] {
+			continue // removed after its partition: it came back as a new agent
+		}
 		if err := c.current().HealAgent(h); err != nil {
 			t.Fatal(err)
 		}
@@ -219,6 +225,7 @@ func (c *campaign) fault(kind string) string {
 	case faultDrop:
 		m.DropStreams()
 	case faultRemove:
+		c.removed[host] = true
 		if err := m.RemoveAgent(host); err != nil {
 			t.Fatal(err)
 		}
@@ -241,9 +248,13 @@ func (c *campaign) fault(kind string) string {
 		}
 		e.sched = e.startScheduler(t, c.config)
 	case faultPartition:
+		if c.parted[host] || c.removed[host] {
+			return "" // one partition per agent and round
+		}
 		if err := m.PartitionAgent(host); err != nil {
 			t.Fatal(err)
 		}
+		c.parted[host] = true
 		return host
 	}
 	return ""
