@@ -3,6 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	featuregatetesting "k8s.io/component-base/featuregate/testing"
+	"k8s.io/kubernetes/pkg/features"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -59,7 +63,15 @@ profiles:
 //
 // It reports embedded-pods/s, mesos-pods/s and their ratio, and prints
 // "offer sources: embedded=… mesos=… ratio=…".
+//
+// KMS_NNN_OFF=1 turns off kube-scheduler's NominatedNodeNameForExpectation
+// feature gate (on by default since 1.35), which PATCHes the nominated node
+// of every pod that waits in Permit — every pod in Mesos mode, where pods
+// wait for their ACCEPT (docs/mesos.md, "Throughput").
 func BenchmarkOfferSources(b *testing.B) {
+	if os.Getenv("KMS_NNN_OFF") != "" {
+		featuregatetesting.SetFeatureGateDuringTest(b, utilfeature.DefaultFeatureGate, features.NominatedNodeNameForExpectation, false)
+	}
 	agents := envInt(b, "KMS_MESOS_AGENTS", 100)
 	pods := envInt(b, "KMS_MESOS_PODS", 2000)
 	var emb, mes result
