@@ -128,8 +128,8 @@ type State struct {
 	// that the gate's "room for all" is O(resources), not O(pods + nodes).
 	pendingDemand resources.Vector
 	usedSched     resources.Vector
-	roomyVersion uint64           // version+1 of roomy (0: never computed)
-	roomy        bool             // every pending pod fits in the free capacity
+	roomyVersion  uint64 // version+1 of roomy (0: never computed)
+	roomy         bool   // every pending pod fits in the free capacity
 
 	version      uint64 // any change
 	freedVersion uint64 // changes that freed capacity
