@@ -1,8 +1,6 @@
 package allocator
 
 import (
-	"sync"
-
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -22,11 +20,10 @@ import (
 
 // hwCache computes pods' hardware judgements once per pod version: a cycle
 // reuses the previous cycle's entry when the pod has not changed, and keeps
-// only the pods it saw.
+// only the pods it saw. One cycle uses it (under Allocator.hwMu).
 type hwCache struct {
 	placement cluster.Placement
 	old, now  map[types.UID]hwEntry
-	mu        sync.Mutex
 }
 
 // of returns a pod's hardware judgement, nil when hardware does not matter
@@ -35,8 +32,6 @@ func (c *hwCache) of(pod *v1.Pod) cluster.PodPlacement {
 	if c.placement == nil {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if e, ok := c.old[pod.UID]; ok && e.rv == pod.ResourceVersion {
 		c.now[pod.UID] = e
 		return e.pp
