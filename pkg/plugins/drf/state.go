@@ -1,11 +1,11 @@
 package drf
 
 import (
-	"fmt"
 	"sync"
 
 	fwk "k8s.io/kube-scheduler/framework"
 
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/internal/cyclestate"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
 
@@ -32,13 +32,5 @@ type preFilterState struct {
 func (s *preFilterState) Clone() fwk.StateData { return s }
 
 func getPreFilterState(cs fwk.CycleState) (*preFilterState, error) {
-	d, err := cs.Read(preFilterStateKey)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q from cycle state: %w", preFilterStateKey, err)
-	}
-	s, ok := d.(*preFilterState)
-	if !ok {
-		return nil, fmt.Errorf("%+v cannot be converted to *drf.preFilterState", d)
-	}
-	return s, nil
+	return cyclestate.Read[*preFilterState](cs, preFilterStateKey)
 }

@@ -1,12 +1,11 @@
 package hetero
 
 import (
-	"fmt"
-
 	v1 "k8s.io/api/core/v1"
 	fwk "k8s.io/kube-scheduler/framework"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/hardware"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/internal/cyclestate"
 )
 
 // preFilterState is what PreFilter learnt about the pod.
@@ -28,27 +27,11 @@ type preScoreState struct {
 func (s *preScoreState) Clone() fwk.StateData { return s }
 
 func getPreFilterState(cs fwk.CycleState) (*preFilterState, error) {
-	d, err := cs.Read(preFilterStateKey)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q from cycle state: %w", preFilterStateKey, err)
-	}
-	s, ok := d.(*preFilterState)
-	if !ok {
-		return nil, fmt.Errorf("%+v cannot be converted to *hetero.preFilterState", d)
-	}
-	return s, nil
+	return cyclestate.Read[*preFilterState](cs, preFilterStateKey)
 }
 
 func getPreScoreState(cs fwk.CycleState) (*preScoreState, error) {
-	d, err := cs.Read(preScoreStateKey)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q from cycle state: %w", preScoreStateKey, err)
-	}
-	s, ok := d.(*preScoreState)
-	if !ok {
-		return nil, fmt.Errorf("%+v cannot be converted to *hetero.preScoreState", d)
-	}
-	return s, nil
+	return cyclestate.Read[*preScoreState](cs, preScoreStateKey)
 }
 
 // needsFromState returns the needs PreFilter computed, or computes them when

@@ -1,11 +1,11 @@
 package offers
 
 import (
-	"fmt"
 	"sync"
 
 	fwk "k8s.io/kube-scheduler/framework"
 
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/internal/cyclestate"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
 
@@ -49,13 +49,5 @@ func (s *preFilterState) addExtra(node string, req resources.Vector, sign int) {
 }
 
 func getPreFilterState(cs fwk.CycleState) (*preFilterState, error) {
-	d, err := cs.Read(preFilterStateKey)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q from cycle state: %w", preFilterStateKey, err)
-	}
-	s, ok := d.(*preFilterState)
-	if !ok {
-		return nil, fmt.Errorf("%+v cannot be converted to *offers.preFilterState", d)
-	}
-	return s, nil
+	return cyclestate.Read[*preFilterState](cs, preFilterStateKey)
 }
