@@ -239,16 +239,14 @@ func (pl *Hetero) model(node *v1.Node) *hardware.Node {
 	return pl.store.ModelOf(node)
 }
 
-// usage is the node's accelerator capacity and use: allocatable and
-// requested accelerator extended resources from the framework's NodeInfo
-// (assumed pods included), plus DRA accelerator devices and those
+// usage is the node's accelerator capacity and use: the model's
+// accelerator extended resources and DRA devices, and what the framework's
+// NodeInfo says is requested (assumed pods included) plus the DRA devices
 // allocated.
 func (pl *Hetero) usage(ni fwk.NodeInfo, node *hardware.Node, draUsed map[string]int64) hardware.Usage {
-	alloc := ni.GetAllocatable().GetScalarResources()
 	req := ni.GetRequested().GetScalarResources()
-	u := hardware.Usage{Capacity: node.DRADevices, Used: draUsed[node.Name]}
+	u := hardware.Usage{Capacity: node.Extended + node.DRADevices, Used: draUsed[node.Name]}
 	for _, r := range pl.args.AcceleratorResources {
-		u.Capacity += alloc[r]
 		u.Used += req[r]
 	}
 	return u

@@ -43,11 +43,8 @@ func (p *podPlacement) Admits(node *v1.Node) bool {
 // devices count as capacity; their allocations are not known here.
 func (p *podPlacement) Score(node *v1.Node, used resources.Vector) int64 {
 	m := p.pl.model(node)
-	u := hardware.Usage{Capacity: m.DRADevices}
+	u := hardware.Usage{Capacity: m.Extended + m.DRADevices}
 	for _, r := range p.pl.args.AcceleratorResources {
-		if q, ok := node.Status.Allocatable[r]; ok {
-			u.Capacity += q.Value()
-		}
 		u.Used += used[r]
 	}
 	return hardware.Score(&p.need, m, u, p.pl.weights)
