@@ -149,28 +149,14 @@ func (b *Book) Free(id string) (resources.Vector, resources.Ranges, bool) {
 }
 
 // Fits reports whether some offer to the role has room for the request and
-// holds the ports (Nodes, stopping at the first).
+// holds the ports (Nodes, stopping at the first). With no ports it is the
+// fairness gate's "could run now" in offer mode.
 func (b *Book) Fits(role string, req resources.Vector, ports []int32) bool {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	for _, list := range b.byRole[role] {
 		for _, h := range list {
 			if fits(h, req, ports, nil) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// AnyFits reports whether some offer to the role has room for the request
-// (ports aside): the fairness gate's "could run now" in offer mode.
-func (b *Book) AnyFits(role string, req resources.Vector) bool {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	for _, list := range b.byRole[role] {
-		for _, h := range list {
-			if req.Fits(h.free) {
 				return true
 			}
 		}

@@ -80,8 +80,8 @@ func TestBookBestOrder(t *testing.T) {
 	if got := b.Nodes("a", req, nil); !cmp.Equal(got, []string{"n1"}) {
 		t.Errorf("Nodes = %v", got)
 	}
-	if !b.AnyFits("b", resources.Vector{"cpu": 8000}) || b.AnyFits("b", resources.Vector{"cpu": 9000}) || b.AnyFits("c", req) {
-		t.Error("AnyFits")
+	if !b.Fits("b", resources.Vector{"cpu": 8000}, nil) || b.Fits("b", resources.Vector{"cpu": 9000}, nil) || b.Fits("c", req, nil) {
+		t.Error("Fits")
 	}
 }
 

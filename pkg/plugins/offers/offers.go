@@ -146,7 +146,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 	}
 	// The fairness gate asks "could this role run now?": in offer mode, only
 	// if an offer to the role has room.
-	st.SetFitFunc(func(role string, req resources.Vector) bool { return pl.book.AnyFits(role, req) })
+	st.SetFitFunc(func(role string, req resources.Vector) bool { return pl.book.Fits(role, req, nil) })
 	go func() {
 		if err := source.Run(ctx, pl); err != nil {
 			klog.FromContext(ctx).Error(err, "Offer source stopped")
