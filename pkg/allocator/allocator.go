@@ -34,6 +34,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/fair"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
@@ -87,15 +88,9 @@ type Allocator struct {
 	// hw caches the hardware judgement of pending pods between cycles
 	// (by UID, valid for one resourceVersion); only cycles touch it.
 	hwMu sync.Mutex
-	hw   map[types.UID]hwEntry
+	hw   *fair.HWCache
 
 	lastAgents int // agents in the last cycle: the next one's capacity
-}
-
-// hwEntry is a pod's cached hardware judgement.
-type hwEntry struct {
-	rv string
-	pp cluster.PodPlacement
 }
 
 type filterKey struct{ node, role string }
@@ -165,16 +160,12 @@ func (a *Allocator) Cycle(ctx context.Context, h offer.Handler) {
 	for _, id := range expired {
 		h.Rescind(id)
 	}
-	in, err := a.input(now, agents)
-	if err != nil {
-		klog.FromContext(ctx).Error(err, "Allocation cycle skipped")
-		return
-	}
-	grants, why := allocate(in)
-	offers := a.offers(now, in, grants)
+	in := a.input(now, agents)
+	out := fair.Fill(in)
+	offers := a.offers(now, in, out.Grants)
 	a.mu.Lock()
 	a.cycles++
-	a.why = why
+	a.why = out.Why
 	a.mu.Unlock()
 	metrics.AllocationCycleDuration.Observe(time.Since(start).Seconds())
 	if len(offers) > 0 {
@@ -182,10 +173,10 @@ func (a *Allocator) Cycle(ctx context.Context, h offer.Handler) {
 		h.Offers(offers)
 	} else if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
 		demand := 0
-		for _, r := range in.roles {
-			demand += len(r.demand)
+		for _, r := range in.Roles {
+			demand += len(r.Demand)
 		}
-		logger.Info("Allocation cycle offered nothing", "uncoveredPods", demand, "unplaced", len(why), "outstanding", a.Outstanding(), "duration", time.Since(start))
+		logger.Info("Allocation cycle offered nothing", "uncoveredPods", demand, "unplaced", len(out.Why), "outstanding", a.Outstanding(), "duration", time.Since(start))
 	}
 }
 
@@ -208,10 +199,10 @@ func (a *Allocator) Cycles() uint64 {
 
 // sweep drops outstanding offers on nodes that are gone or unschedulable,
 // and offers past their timeout, and expired filters.
-func (a *Allocator) sweep(now time.Time, agents []*agent) (lost []string, expired []string) {
+func (a *Allocator) sweep(now time.Time, agents []*fair.Agent) (lost []string, expired []string) {
 	live := make(map[string]bool, len(agents))
 	for _, ag := range agents {
-		live[ag.name] = true
+		live[ag.Name] = true
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -241,39 +232,39 @@ func (a *Allocator) sweep(now time.Time, agents []*agent) (lost []string, expire
 
 // agents returns the schedulable nodes as agents: free resources and ports
 // after the pods on them, sorted by name so cycles are deterministic.
-func (a *Allocator) agents() []*agent {
-	slab := make([]agent, 0, a.lastAgents) // one allocation for all agents
+func (a *Allocator) agents() []*fair.Agent {
+	slab := make([]fair.Agent, 0, a.lastAgents) // one allocation for all agents
 	a.state.EachNode(func(n *cluster.Node) {
 		if !n.Schedulable {
 			return
 		}
-		slab = append(slab, agent{name: n.Name, node: n.Object, tainted: hardTaints(n.Object), alloc: n.Allocatable, used: n.Used})
+		slab = append(slab, fair.Agent{Name: n.Name, Node: n.Object, Tainted: fair.HardTaints(n.Object), Alloc: n.Allocatable, Used: n.Used})
 		ag := &slab[len(slab)-1]
-		ag.ports = nodePorts(n.Object, a.cfg.DefaultPorts)
+		ag.Ports = nodePorts(n.Object, a.cfg.DefaultPorts)
 		if len(n.Ports) > 0 {
 			used := make([]int32, 0, len(n.Ports))
 			for p := range n.Ports {
 				used = append(used, p)
 			}
-			ag.ports = ag.ports.Without(used)
+			ag.Ports = ag.Ports.Without(used)
 		}
 		if r, ok := n.Object.Labels[LabelReservedRole]; ok {
-			ag.reservedFor = roles.FromLabel(r)
+			ag.ReservedFor = roles.FromLabel(r)
 		}
 	})
 	a.lastAgents = len(slab)
-	out := make([]*agent, len(slab))
+	out := make([]*fair.Agent, len(slab))
 	for i := range slab {
 		out[i] = &slab[i]
 	}
-	slices.SortFunc(out, func(x, y *agent) int { return strings.Compare(x.name, y.name) })
+	slices.SortFunc(out, func(x, y *fair.Agent) int { return strings.Compare(x.Name, y.Name) })
 	return out
 }
 
 // input builds the cycle's view: agents minus the outstanding offers, roles
-// with their shares (counting what is offered to them), quotas and
-// uncovered pending pods.
-func (a *Allocator) input(now time.Time, agents []*agent) (*cycleIn, error) {
+// with their shares (counting what is offered to them) capped at their fair
+// targets, quotas and uncovered pending pods.
+func (a *Allocator) input(now time.Time, agents []*fair.Agent) *fair.Input {
 	a.mu.Lock()
 	outstanding := make([]offer.Offer, 0, len(a.outstanding))
 	for _, o := range a.outstanding {
@@ -289,16 +280,16 @@ func (a *Allocator) input(now time.Time, agents []*agent) (*cycleIn, error) {
 	}
 	a.mu.Unlock()
 
-	in := &cycleIn{agents: agents, roles: map[string]*roleIn{}, total: a.state.Total(), counted: a.state.Counted(), dims: newDims()}
+	in := &fair.Input{Agents: agents, Roles: map[string]*fair.Role{}, Total: a.state.Total(), Counted: a.state.Counted(), Counts: a.state.Counts}
 	if len(filters) > 0 {
-		in.filtered = func(node, role string) bool {
+		in.Filtered = func(node, role string) bool {
 			until, ok := filters[filterKey{node, role}]
 			return ok && now.Before(until)
 		}
 	}
-	byName := make(map[string]*agent, len(agents))
+	byName := make(map[string]*fair.Agent, len(agents))
 	for _, ag := range agents {
-		byName[ag.name] = ag
+		byName[ag.Name] = ag
 	}
 	offered := map[string]resources.Vector{} // role -> outstanding offers
 	byRole := map[string][]*offer.Offer{}
@@ -307,36 +298,51 @@ func (a *Allocator) input(now time.Time, agents []*agent) (*cycleIn, error) {
 		if offered[o.Role] == nil {
 			offered[o.Role] = resources.Vector{}
 		}
-		offered[o.Role].Add(o.Resources.Only(in.counted))
+		offered[o.Role].Add(o.Resources.Only(in.Counted))
 		byRole[o.Role] = append(byRole[o.Role], o)
 	}
-	fits := map[string]*podFit{}
+	targets := a.state.Targets()
+	fits := map[string]*fair.PodFit{}
 	a.hwMu.Lock()
 	defer a.hwMu.Unlock()
-	hw := &hwCache{placement: a.state.Placement(), old: a.hw, now: map[types.UID]hwEntry{}}
-	defer func() { a.hw = hw.now }()
+	a.hw = fair.NewHWCache(a.state.Placement(), a.hw)
 	for _, r := range a.state.Roles() {
 		alloc := r.Allocation
 		if o := offered[r.Name]; o != nil {
 			alloc = alloc.Plus(o)
 		}
-		ri := &roleIn{weight: r.Weight, alloc: alloc, guarantee: r.Guarantee, limit: r.Limit}
-		in.roles[r.Name] = ri
+		ri := &fair.Role{Weight: r.Weight, Alloc: alloc, Guarantee: r.Guarantee, Limit: r.Limit, Cap: -1}
+		if t, ok := targets.Of(r.Name); ok {
+			ri.Cap = t.Share
+		}
+		in.Roles[r.Name] = ri
 		if suppressed[r.Name] || r.Pending == 0 {
 			continue
 		}
-		ri.demand = uncovered(a.demandOf(r.Name, r.Pending, fits, hw, in.counted), byRole[r.Name], byName, a.cfg.Remaining)
+		ri.Demand = uncovered(a.demandOf(r.Name, r.Pending, fits, in.Counted), byRole[r.Name], byName, a.cfg.Remaining)
 	}
-	densify(in, outstanding, byName)
-	return in, nil
+	fair.Densify(in, func(ag *fair.Agent) resources.Vector { return ag.Alloc.Minus(ag.Used) })
+	for i := range outstanding {
+		o := &outstanding[i]
+		if ag := byName[o.Node]; ag != nil {
+			ag.Free.Sub(in.Dims.Dense(o.Resources, make(resources.Dense, in.Dims.Len())))
+			ag.Free.ClampZero()
+			ag.Ports = ag.Ports.Minus(o.Ports)
+		}
+	}
+	in.FreeTotal = make(resources.Dense, in.Dims.Len())
+	for _, ag := range agents {
+		in.FreeTotal.Add(ag.Free)
+	}
+	return in
 }
 
 // demandOf returns the pending pods of a role by priority, then age. Pods
 // that failed on the nodes they were offered are included: the decline
 // filters of those (node, role) pairs send them elsewhere, as a Mesos
-// framework's declines do.
-func (a *Allocator) demandOf(role string, pending int, fits map[string]*podFit, hw *hwCache, counted []v1.ResourceName) []demand {
-	out := make([]demand, 0, pending)
+// framework's declines do. Called with hwMu held.
+func (a *Allocator) demandOf(role string, pending int, fits map[string]*fair.PodFit, counted []v1.ResourceName) []fair.Demand {
+	out := make([]fair.Demand, 0, pending)
 	byShape := map[string]resources.Vector{}
 	a.state.EachPending(role, func(p *cluster.Pod) {
 		c, ok := byShape[p.Shape]
@@ -344,29 +350,29 @@ func (a *Allocator) demandOf(role string, pending int, fits map[string]*podFit, 
 			c = p.Request.Only(counted)
 			byShape[p.Shape] = c
 		}
-		out = append(out, demand{
-			pod: p.Object, req: p.Request, counted: c, shape: p.Shape,
-			ports: p.Ports, prio: p.Priority, created: p.Created, fit: fitFor(p.Object, fits),
-			hw: hw.of(p.Object), nominated: p.NominatedNode,
+		out = append(out, fair.Demand{
+			Pod: p.Object, Req: p.Request, Counted: c, Shape: p.Shape,
+			Ports: p.Ports, Prio: p.Priority, Created: p.Created, Fit: fair.FitFor(p.Object, fits),
+			HW: a.hw.Of(p.Object), Nominated: p.NominatedNode,
 		})
 	})
 	sort.Slice(out, func(i, j int) bool {
 		x, y := &out[i], &out[j]
-		if x.prio != y.prio {
-			return x.prio > y.prio
+		if x.Prio != y.Prio {
+			return x.Prio > y.Prio
 		}
-		if !x.created.Equal(y.created) {
-			return x.created.Before(y.created)
+		if !x.Created.Equal(y.Created) {
+			return x.Created.Before(y.Created)
 		}
-		return x.pod.UID < y.pod.UID
+		return x.Pod.UID < y.Pod.UID
 	})
 	return out
 }
 
 // uncovered drops the pods that the role's outstanding offers already cover
 // (packed first-fit into what is left of them): they need no new offer.
-func uncovered(demands []demand, offers []*offer.Offer, agents map[string]*agent,
-	remaining func(string) (resources.Vector, resources.Ranges, bool)) []demand {
+func uncovered(demands []fair.Demand, offers []*offer.Offer, agents map[string]*fair.Agent,
+	remaining func(string) (resources.Vector, resources.Ranges, bool)) []fair.Demand {
 	if len(offers) == 0 {
 		return demands
 	}
@@ -384,9 +390,9 @@ func uncovered(demands []demand, offers []*offer.Offer, agents map[string]*agent
 	for _, d := range demands {
 		covered := false
 		for j, o := range offers {
-			if ag := agents[o.Node]; ag != nil && d.req.Fits(left[j]) && d.fit.matches(ag) && hwAdmits(d, ag) {
-				if _, ok := ports[j].ContainsAll(d.ports); ok {
-					left[j].Sub(d.req)
+			if ag := agents[o.Node]; ag != nil && d.Req.Fits(left[j]) && fair.Admits(ag, &d) {
+				if _, ok := ports[j].ContainsAll(d.Ports); ok {
+					left[j].Sub(d.Req)
 					covered = true
 					break
 				}
@@ -402,27 +408,27 @@ func uncovered(demands []demand, offers []*offer.Offer, agents map[string]*agent
 // offers turns the cycle's grants into offers and records them outstanding.
 // A grant's ports are its pods' host ports; the rest of a node's free ports
 // go to the first role granted there (the one DRF served first).
-func (a *Allocator) offers(now time.Time, in *cycleIn, grants []*grant) []offer.Offer {
+func (a *Allocator) offers(now time.Time, in *fair.Input, grants []*fair.Grant) []offer.Offer {
 	if len(grants) == 0 {
 		return nil
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	out := make([]offer.Offer, 0, len(grants))
-	seenAgent := map[*agent]bool{}
+	seenAgent := map[*fair.Agent]bool{}
 	for _, g := range grants {
-		ports := resources.FromPorts(g.ports)
-		if !seenAgent[g.agent] {
-			seenAgent[g.agent] = true
-			ports = ports.Union(g.agent.ports)
+		ports := resources.FromPorts(g.Ports)
+		if !seenAgent[g.Agent] {
+			seenAgent[g.Agent] = true
+			ports = ports.Union(g.Agent.Ports)
 		}
 		a.seq++
 		o := offer.Offer{
-			ID: fmt.Sprintf("%s-O%d", a.id, a.seq), AgentID: g.agent.name, Node: g.agent.name,
-			Role: g.role, Kind: offer.Unreserved, Resources: in.dims.vector(g.dreq), Ports: ports,
-			Attributes: g.agent.node.Labels, Received: now,
+			ID: fmt.Sprintf("%s-O%d", a.id, a.seq), AgentID: g.Agent.Name, Node: g.Agent.Name,
+			Role: g.Role, Kind: offer.Unreserved, Resources: in.Dims.Vector(g.DReq), Ports: ports,
+			Attributes: g.Agent.Node.Labels, Received: now,
 		}
-		if g.agent.reservedFor != "" {
+		if g.Agent.ReservedFor != "" {
 			o.Kind = offer.Reserved
 		}
 		if a.cfg.OfferTimeout > 0 {

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/fair"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
@@ -201,7 +202,7 @@ func BenchmarkAllocationCycle(b *testing.B) {
 			}
 			if hw {
 				slot := &cluster.PlacementSlot{}
-				slot.Set(&labelPlacement{})
+				slot.Set(labelPlacement{})
 				st.SetPlacementSlot(slot)
 			}
 			a := New(st, Config{Interval: time.Second, DefaultPorts: resources.Ranges{{Begin: 1, End: 65535}}})
@@ -225,4 +226,26 @@ func BenchmarkAllocationCycle(b *testing.B) {
 			}
 		})
 	}
+}
+
+// labelPlacement stands in for Hetero in the benchmark: pods annotated
+// gpu-model=M go only to nodes labelled model=M; other pods prefer nodes
+// without a model label.
+type labelPlacement struct{}
+
+type labelPod struct{ model string }
+
+func (labelPlacement) For(pod *v1.Pod) fair.PodPlacement {
+	return &labelPod{model: pod.Annotations["gpu-model"]}
+}
+
+func (p *labelPod) Key() string { return "model=" + p.model }
+
+func (p *labelPod) Admits(n *v1.Node) bool { return p.model == "" || n.Labels["model"] == p.model }
+
+func (p *labelPod) Score(n *v1.Node, _ resources.Vector) int64 {
+	if n.Labels["model"] == p.model {
+		return 100
+	}
+	return 10
 }

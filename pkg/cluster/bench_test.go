@@ -37,7 +37,8 @@ func benchState(b *testing.B, roomy bool) (*State, []*v1.Pod) {
 
 // BenchmarkShareUpdateAndOrder: one share update (a pod assumed and
 // forgotten again, as Reserve/Unreserve do) and one fairness-gate query
-// (Ahead, as DRF's PreFilter does), with 1,000 roles and 100,000 pending pods.
+// (FairShare, as DRF's PreFilter does, reading the last fair targets),
+// with 1,000 roles and 100,000 pending pods.
 func BenchmarkShareUpdateAndOrder(b *testing.B) {
 	for _, roomy := range []bool{true, false} {
 		b.Run(fmt.Sprintf("roomy=%v", roomy), func(b *testing.B) {
@@ -47,8 +48,23 @@ func BenchmarkShareUpdateAndOrder(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				p := pods[(i*7919)%len(pods)]
 				s.Assume(p, "n0000")
-				_ = s.Ahead(p.Namespace, 0, s.RequestOf(p))
+				_, _ = s.FairShare(p.UID, p.Namespace, s.RequestOf(p))
 				s.Forget(p)
+			}
+		})
+	}
+}
+
+// BenchmarkTargets: computing the fair targets from scratch (fair.Compute
+// over every role's pods), with 1,000 roles and 100,000 pending pods.
+func BenchmarkTargets(b *testing.B) {
+	for _, roomy := range []bool{true, false} {
+		b.Run(fmt.Sprintf("roomy=%v", roomy), func(b *testing.B) {
+			s, _ := benchState(b, roomy)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s.RefreshTargets()
 			}
 		})
 	}

@@ -54,6 +54,7 @@ func (p *Provider) For(ctx context.Context, h fwk.Handle) (*State, error) {
 		go s.WatchElasticQuotas(ctx, cfg, h.ClientSet().Discovery())
 	}
 	p.states[h] = s
+	go s.RunTargets(ctx)
 	go func() {
 		<-ctx.Done()
 		p.mu.Lock()

@@ -27,9 +27,12 @@ func (s *State) UpsertNode(node *v1.Node) {
 	n, ok := s.nodes[node.Name]
 	freed := false
 	if !ok {
-		n = &Node{Name: node.Name, Used: resources.Vector{}, Ports: map[int32]int{}}
+		n = &Node{Name: node.Name, Used: resources.Vector{}, UsedNoRole: resources.Vector{}, Ports: map[int32]int{}}
 		for _, p := range s.byNode[node.Name] {
 			n.Used.Add(p.Request)
+			if p.Role == "" {
+				n.UsedNoRole.Add(p.Request)
+			}
 			for _, port := range p.Ports {
 				n.Ports[port]++
 			}
@@ -58,6 +61,10 @@ func (s *State) UpsertNode(node *v1.Node) {
 	n.Object, n.Allocatable, n.Schedulable = node, alloc, sched
 	s.capVersion++
 	if capacityChanged {
+		s.nodesVersion++
+		s.epoch++
+	}
+	if capacityChanged {
 		s.sorter.SetTotal(s.total)
 	}
 	// Labels and taints matter to the allocator's fit checks, so any update
@@ -83,6 +90,8 @@ func (s *State) DeleteNode(name string) {
 	}
 	delete(s.nodes, name)
 	s.capVersion++
+	s.nodesVersion++
+	s.epoch++
 	s.changedLocked(false)
 	s.mu.Unlock()
 	s.notify()

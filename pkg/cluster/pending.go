@@ -13,9 +13,6 @@ type pending struct {
 	count     int
 	nominated int
 	groups    map[groupKey]*group
-	// demand is the state-wide sum of the requests of pending pods, shared
-	// by every role's pending set and kept current by add and remove.
-	demand resources.Vector
 }
 
 type groupKey struct {
@@ -36,13 +33,14 @@ type group struct {
 func (s *State) pendingOf(role string) *pending {
 	pd := s.pendingBy[role]
 	if pd == nil {
-		pd = &pending{groups: map[groupKey]*group{}, demand: s.pendingDemand}
+		pd = &pending{groups: map[groupKey]*group{}}
 		s.pendingBy[role] = pd
 	}
 	return pd
 }
 
-func (pd *pending) add(p *Pod) {
+// add puts a pod in the set; it reports whether it was not there yet.
+func (pd *pending) add(p *Pod) bool {
 	k := groupKey{p.Shape, p.Priority}
 	g := pd.groups[k]
 	if g == nil {
@@ -50,27 +48,27 @@ func (pd *pending) add(p *Pod) {
 		pd.groups[k] = g
 	}
 	if _, ok := g.pods[p.UID]; ok {
-		return
+		return false
 	}
 	g.pods[p.UID] = p
-	pd.demand.Add(g.req)
 	pd.count++
 	if p.Nominated {
 		pd.nominated++
 	}
+	return true
 }
 
-func (pd *pending) remove(p *Pod, freedVersion uint64) {
+// remove takes a pod out of the set; it reports whether it was there.
+func (pd *pending) remove(p *Pod, freedVersion uint64) bool {
 	k := groupKey{p.Shape, p.Priority}
 	g := pd.groups[k]
 	if g == nil {
-		return
+		return false
 	}
 	if _, ok := g.pods[p.UID]; !ok {
-		return
+		return false
 	}
 	delete(g.pods, p.UID)
-	pd.demand.Sub(g.req)
 	pd.count--
 	if p.Nominated {
 		pd.nominated--
@@ -81,6 +79,7 @@ func (pd *pending) remove(p *Pod, freedVersion uint64) {
 	if len(g.pods) == 0 {
 		delete(pd.groups, k)
 	}
+	return true
 }
 
 // markBlocked counts a pod of the group as blocked in the current epoch.

@@ -28,6 +28,7 @@ func (s *State) UpsertPod(pod *v1.Pod) {
 		p.Evicting = false
 		if p.Role != "" && p.NodeName != "" {
 			s.sorter.Allocate(p.Role, s.config.only(p.Request))
+			s.countPlacedLocked(p, 1)
 		}
 	}
 	if p.Nominated && pod.Status.NominatedNodeName == "" && pod.Spec.NodeName == "" && time.Since(p.NominatedSince) > evictionGrace {
@@ -121,12 +122,19 @@ func (s *State) placeLocked(p *Pod) {
 	s.capVersion++
 	if n := s.nodes[p.NodeName]; n != nil {
 		n.Used.Add(p.Request)
+		if p.Role == "" {
+			n.UsedNoRole.Add(p.Request)
+		}
 		if n.Schedulable {
 			s.usedSched.Add(p.Request)
 		}
 		for _, port := range p.Ports {
 			n.Ports[port]++
 		}
+	}
+	if p.Role == "" || !p.Evicting {
+		s.countPlacedLocked(p, 1)
+		s.noteOffNodeLocked(p)
 	}
 	if p.Role != "" && !p.Evicting {
 		s.sorter.Allocate(p.Role, s.config.only(p.Request))
@@ -144,6 +152,9 @@ func (s *State) unplaceLocked(p *Pod) {
 	s.capVersion++
 	if n := s.nodes[p.NodeName]; n != nil {
 		n.Used.Sub(p.Request)
+		if p.Role == "" {
+			n.UsedNoRole.Sub(p.Request)
+		}
 		if n.Schedulable {
 			s.usedSched.Sub(p.Request)
 		}
@@ -153,21 +164,28 @@ func (s *State) unplaceLocked(p *Pod) {
 			}
 		}
 	}
+	if p.Role == "" || !p.Evicting {
+		s.countPlacedLocked(p, -1)
+		s.noteOffNodeLocked(p)
+	}
 	if p.Role != "" && !p.Evicting {
 		s.sorter.Unallocate(p.Role, s.config.only(p.Request))
 	}
 }
 
-// setPendingLocked puts a pod in or out of its role's pending set.
+// setPendingLocked puts a pod in or out of its role's pending set (and its
+// demand, unless it is blocked).
 func (s *State) setPendingLocked(p *Pod, pending bool) {
 	if p.Role == "" {
 		return
 	}
 	pd := s.pendingOf(p.Role)
 	if pending {
-		pd.add(p)
-	} else {
-		pd.remove(p, s.freedVersion)
+		if pd.add(p) && !s.blockedLocked(p) && s.fitsSomeNodeLocked(p) {
+			s.noteDemandLocked(p, 1)
+		}
+	} else if pd.remove(p, s.freedVersion) && !s.blockedLocked(p) && s.fitsSomeNodeLocked(p) {
+		s.noteDemandLocked(p, -1)
 	}
 	s.sorter.SetActive(p.Role, pd.count > 0)
 }

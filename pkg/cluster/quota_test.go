@@ -9,6 +9,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/quota"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
 
@@ -34,7 +35,7 @@ func TestLimits(t *testing.T) {
 		_ = i
 	}
 	// eng/ml holds 2 of its 3; eng holds 3 of its 4.
-	var le *LimitError
+	var le *quota.LimitError
 	err := s.CheckQuota(pod("ml", "c", "cpu", "2"), "eng/ml", vec("cpu", "2"))
 	if !errors.As(err, &le) || le.Role != "eng/ml" || le.Used != 2000 || le.Limit != 3000 || le.Asked != 2000 {
 		t.Errorf("eng/ml asking 2 CPU: %v", err)
@@ -61,7 +62,7 @@ func TestHeadroomAndGuaranteeOrder(t *testing.T) {
 		s.UpsertPod(p)
 		s.Assume(p, "n1")
 	}
-	var he *HeadroomError
+	var he *quota.HeadroomError
 	if err := s.CheckQuota(pod("o", "3", "cpu", "1"), "o", vec("cpu", "1")); !errors.As(err, &he) || he.Guaranteed != 2000 || he.Free != 2000 {
 		t.Fatalf("o's third CPU would eat g's guarantee: %v", err)
 	}
@@ -70,12 +71,6 @@ func TestHeadroomAndGuaranteeOrder(t *testing.T) {
 	}
 	if err := s.CheckQuota(pod("o", "3", "memory", "1Gi"), "o", vec("memory", "1Gi")); err != nil {
 		t.Errorf("memory is not guaranteed to anyone: %v", err)
-	}
-	// g below its guarantee comes before o whatever the shares.
-	s.UpsertPod(pod("g", "w", "cpu", "1"))
-	s.UpsertPod(pod("o", "w", "cpu", "1"))
-	if !s.Precedes("g", "o") {
-		t.Error("a role below its guarantee must come first")
 	}
 }
 
@@ -98,6 +93,11 @@ func TestExcludedResourcesCountForLimitsNotShares(t *testing.T) {
 	}
 }
 
+// TestFairToPreemptAndPreempting: one node of 4 CPUs, early holds all four
+// 1-CPU pods, late asks for three. Weighted DRF over the demand (4 + 3
+// pods, equal weights) gives each role 2 CPUs: early's target is 2 pods,
+// late's 2. A preemption is fair while late stays within 2 and early stays
+// at 2 or more without its victims.
 func TestFairToPreemptAndPreempting(t *testing.T) {
 	s := New(sched, RoleConfig{})
 	s.UpsertNamespace(ns("early", nil, nil))
@@ -114,39 +114,50 @@ func TestFairToPreemptAndPreempting(t *testing.T) {
 	for _, p := range []*v1.Pod{l0, l1, l2} {
 		s.UpsertPod(p)
 	}
+	s.RefreshTargets()
 	if !s.FairToPreempt(l0, "late", vec("cpu", "1"), early[:1]) {
-		t.Fatal("late at 0 may take one CPU from early at 4")
+		t.Fatal("late at 0 may take one CPU from early at 4 (early stays at 3 >= 2)")
 	}
-	if !s.FairToPreempt(l0, "late", vec("cpu", "1"), early[:3]) {
-		t.Fatal("three victims leave early (1/4) level with late (1/4): allowed")
+	if !s.FairToPreempt(l0, "late", vec("cpu", "1"), early[:2]) {
+		t.Fatal("two victims leave early at its target 2: allowed")
 	}
-	if s.FairToPreempt(l0, "late", vec("cpu", "1"), early) {
-		t.Fatal("four victims would put early (0) below late (1/4)")
+	if s.FairToPreempt(l0, "late", vec("cpu", "1"), early[:3]) {
+		t.Fatal("three victims would put early (1) below its target 2")
+	}
+	if s.FairToPreempt(l0, "late", vec("cpu", "1"), []*v1.Pod{l1}) {
+		t.Fatal("a victim of the preemptor's own role is never fair")
 	}
 	s.Preempting(l0, "n1", early[:1])
+	s.RefreshTargets()
 	if got := s.Role("late").Allocation["cpu"]; got != 1000 {
 		t.Errorf("nominated preemptor counts at once: late cpu %d", got)
 	}
 	if got := s.Role("early").Allocation["cpu"]; got != 3000 {
 		t.Errorf("victim stops counting at once: early cpu %d", got)
 	}
-	// The next preemptor needs the first victim's slot again plus one:
-	// the first is already going and is not taken off twice.
+	// The next preemptor asks for the first victim's slot again plus one:
+	// the first is already going and is not taken off twice (early ends at 2).
 	if !s.FairToPreempt(l1, "late", vec("cpu", "1"), early[:2]) {
-		t.Error("second preemption (2/4 vs 2/4) must be allowed")
+		t.Error("second preemption (late 2, early 2) must be allowed")
 	}
-	s.Preempting(l1, "n1", early[:2])
-	if s.FairToPreempt(l2, "late", vec("cpu", "1"), early[:3]) {
-		t.Error("third preemption (3/4 vs 1/4) must be refused: no ping-pong")
+	s.Preempting(l1, "n1", early[1:2])
+	s.RefreshTargets()
+	if s.FairToPreempt(l2, "late", vec("cpu", "1"), early[2:3]) {
+		t.Error("third preemption (late 3 above its target 2) must be refused: no ping-pong")
+	}
+	// A preemptor that failed again releases what it was owed.
+	s.ReleaseNomination(l1.UID)
+	if got := s.Role("late").Allocation["cpu"]; got != 1000 {
+		t.Errorf("late after l1's nomination released: %d, want 1000", got)
 	}
 	// Nominations end when the preemptors are placed; victims when deleted.
 	s.Assume(l0, "n1")
 	s.DeletePod(early[0].UID)
-	if got := s.Role("late").Allocation["cpu"]; got != 2000 {
-		t.Errorf("late after l0 placed: %d, want 2000 (l0 placed + l1 nominated)", got)
+	if got := s.Role("late").Allocation["cpu"]; got != 1000 {
+		t.Errorf("late after l0 placed: %d, want 1000", got)
 	}
 	if got := s.Role("early").Allocation["cpu"]; got != 2000 {
-		t.Errorf("early after victim deleted: %d, want 2000", got)
+		t.Errorf("early after victims deleted or going: %d, want 2000", got)
 	}
 }
 

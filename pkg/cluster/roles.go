@@ -90,6 +90,7 @@ func (s *State) UpsertNamespace(ns *v1.Namespace) {
 	}
 	s.reroleLocked(ns.Name)
 	s.refreshWeightsLocked()
+	s.epoch++
 	s.changedLocked(true)
 	s.mu.Unlock()
 	s.notify()
@@ -104,6 +105,7 @@ func (s *State) DeleteNamespace(name string) {
 	delete(s.namespaces, name)
 	s.reroleLocked(name)
 	s.refreshWeightsLocked()
+	s.epoch++
 	s.changedLocked(false)
 	s.mu.Unlock()
 	s.notify()
@@ -201,7 +203,7 @@ func (s *State) quotaLocked(role string) (guarantee, limit resources.Vector) {
 // SetQuota records the ElasticQuota of a namespace (nil min/max: none).
 func (s *State) SetQuota(namespace string, min, max v1.ResourceList) {
 	s.mu.Lock()
-	q := quota{}
+	q := elasticQuota{}
 	if min != nil {
 		q.min = resources.FromList(min)
 	}
@@ -209,6 +211,7 @@ func (s *State) SetQuota(namespace string, min, max v1.ResourceList) {
 		q.max = resources.FromList(max)
 	}
 	s.quotas[namespace] = q
+	s.epoch++
 	s.changedLocked(true)
 	s.mu.Unlock()
 	s.notify()
@@ -218,6 +221,7 @@ func (s *State) SetQuota(namespace string, min, max v1.ResourceList) {
 func (s *State) DeleteQuota(namespace string) {
 	s.mu.Lock()
 	delete(s.quotas, namespace)
+	s.epoch++
 	s.changedLocked(true)
 	s.mu.Unlock()
 	s.notify()

@@ -9,6 +9,7 @@
 package cluster
 
 import (
+	"hash/maphash"
 	"sort"
 	"sync"
 	"time"
@@ -74,6 +75,9 @@ type Node struct {
 	Allocatable resources.Vector
 	// Used is the sum of requests of the non-terminal pods bound or assumed here.
 	Used resources.Vector
+	// UsedNoRole is the part of Used held by pods of no valid role (they
+	// take capacity no role can have).
+	UsedNoRole resources.Vector
 	// Ports counts the host ports in use.
 	Ports       map[int32]int
 	Schedulable bool
@@ -108,28 +112,33 @@ type State struct {
 	pendingBy  map[string]*pending           // role -> its pods waiting for this scheduler
 	nodes      map[string]*Node
 	namespaces map[string]*namespaceInfo
-	quotas     map[string]quota // namespace -> ElasticQuota
+	quotas     map[string]elasticQuota // namespace -> ElasticQuota
 	roleNS     map[string]map[string]bool
 	sorter     *roles.Sorter
 	total      resources.Vector
 
 	synced []cache.InformerSynced
-	fit    FitFunc // nil: any schedulable node with room
 	// placement is the profile's hardware judgement (nil slot: none).
 	placement *PlacementSlot
+	// heldElsewhere returns what is held on the nodes outside Kubernetes
+	// (nil: nothing); see SetHeldElsewhere.
+	heldElsewhere func() resources.Vector
+	tc            targetCache
+	// placedBy counts each role's placed pods (not being evicted) by
+	// shape and priority; demandHash and epoch tell when the fair targets
+	// must be computed again (demand.go).
+	placedBy   map[string]map[groupKey]*placedGroup
+	seed       maphash.Seed
+	demandHash uint64
+	epoch      uint64
 
-	capVersion   uint64           // node capacity or use changed
-	fitVersion   uint64           // capVersion of fitCache
-	fitCache     map[string]bool  // shape -> fits on some node
-	aheadVersion uint64           // version of aheadCache
-	aheadCache   map[int32]string // priority -> first runnable role
-	// pendingDemand sums the requests of pending pods; usedSched sums the
-	// requests placed on schedulable nodes. Both are kept incrementally so
-	// that the gate's "room for all" is O(resources), not O(pods + nodes).
-	pendingDemand resources.Vector
-	usedSched     resources.Vector
-	roomyVersion  uint64 // version+1 of roomy (0: never computed)
-	roomy         bool   // every pending pod fits in the free capacity
+	capVersion     uint64          // node capacity or use changed
+	nodesVersion   uint64          // the set of nodes or their allocatable changed
+	nodeFitVersion uint64          // nodesVersion of nodeFit
+	nodeFit        map[string]bool // shape -> fits some schedulable node's allocatable
+	// usedSched sums the requests placed on schedulable nodes, kept
+	// incrementally (the free capacity for the headroom rule).
+	usedSched resources.Vector
 
 	version      uint64 // any change
 	freedVersion uint64 // changes that freed capacity
@@ -143,7 +152,7 @@ type namespaceInfo struct {
 	wErr    error
 }
 
-type quota struct{ min, max resources.Vector }
+type elasticQuota struct{ min, max resources.Vector }
 
 // New returns an empty state for the profile whose pods carry schedulerName.
 func New(schedulerName string, cfg RoleConfig) *State {
@@ -155,11 +164,12 @@ func New(schedulerName string, cfg RoleConfig) *State {
 		pendingBy:     map[string]*pending{},
 		nodes:         map[string]*Node{},
 		namespaces:    map[string]*namespaceInfo{},
-		quotas:        map[string]quota{},
+		quotas:        map[string]elasticQuota{},
 		roleNS:        map[string]map[string]bool{},
 		total:         resources.Vector{},
-		pendingDemand: resources.Vector{},
 		usedSched:     resources.Vector{},
+		placedBy:      map[string]map[groupKey]*placedGroup{},
+		seed:          maphash.MakeSeed(),
 	}
 	s.setConfigLocked(cfg)
 	return s
@@ -180,11 +190,16 @@ func (s *State) Configure(cfg RoleConfig) {
 func (s *State) setConfigLocked(cfg RoleConfig) {
 	s.config = cfg.withDefaults()
 	s.sorter = roles.NewSorter(s.total, s.config.Counted())
+	s.placedBy = map[string]map[groupKey]*placedGroup{}
+	s.epoch++
 	for _, p := range s.pods {
 		if p.Role != "" {
 			s.sorter.Add(p.Role)
 			if (p.NodeName != "" && !p.Evicting) || p.Nominated {
 				s.sorter.Allocate(p.Role, s.config.only(p.Request))
+			}
+			if p.NodeName != "" && !p.Evicting {
+				s.countPlacedLocked(p, 1)
 			}
 		}
 	}
@@ -268,6 +283,9 @@ func (s *State) Total() resources.Vector {
 // Counted returns the resources that count for dominant shares.
 func (s *State) Counted() []v1.ResourceName { return s.config.Counted() }
 
+// Counts reports whether a resource counts in allocations (and limits).
+func (s *State) Counts(name v1.ResourceName) bool { return s.config.counts(name) }
+
 // Resources returns the resources that count in allocations.
 func (s *State) Resources() []v1.ResourceName { return s.config.Resources }
 
@@ -305,13 +323,6 @@ func (s *State) Roles() []Role {
 	return out
 }
 
-// Compare orders two roles by H-DRF (see roles.Sorter.Compare).
-func (s *State) Compare(a, b string) int {
-	s.mu.Lock() // Compare may create unknown roles in the sorter.
-	defer s.mu.Unlock()
-	return s.sorter.Compare(a, b)
-}
-
 // Nodes returns copies of the nodes, sorted by name.
 func (s *State) Nodes() []Node {
 	s.mu.RLock()
@@ -321,6 +332,7 @@ func (s *State) Nodes() []Node {
 		c := *n
 		c.Allocatable = n.Allocatable.Clone()
 		c.Used = n.Used.Clone()
+		c.UsedNoRole = n.UsedNoRole.Clone()
 		c.Ports = make(map[int32]int, len(n.Ports))
 		for p, k := range n.Ports {
 			c.Ports[p] = k
@@ -475,6 +487,9 @@ func (s *State) MarkBlocked(uid types.UID) {
 		p.BlockedAt = s.freedVersion + 1
 		if p.Role != "" {
 			s.pendingOf(p.Role).markBlocked(p, s.freedVersion)
+			if s.fitsSomeNodeLocked(p) {
+				s.noteDemandLocked(p, -1)
+			}
 		}
 	}
 	s.changedLocked(false) // pods waiting behind it may go now
@@ -517,52 +532,6 @@ func (s *State) Touch(freed bool) {
 
 // Blocked reports whether a pod is marked blocked and nothing was freed since.
 func (s *State) blockedLocked(p *Pod) bool { return p.BlockedAt > s.freedVersion }
-
-// evictionGrace is how long a victim counts as gone without being deleted,
-// and a preemptor as nominated without a nominated node; after that (the
-// eviction failed, the nomination was dropped) both count as before.
-const evictionGrace = time.Minute
-
-// Preempting records a preemption the DRF plugin just started: the victims
-// stop counting for their roles and the preemptor counts for its role at
-// once, before the API server and the informers catch up, so the next
-// preemption decision sees the result of this one (no overshoot).
-func (s *State) Preempting(preemptor *v1.Pod, node string, victims []*v1.Pod) {
-	s.mu.Lock()
-	now := time.Now()
-	for _, v := range victims {
-		p, ok := s.pods[v.UID]
-		if !ok || p.Evicting || p.NodeName == "" {
-			continue
-		}
-		p.Evicting, p.EvictingSince = true, now
-		if p.Role != "" {
-			s.sorter.Unallocate(p.Role, s.config.only(p.Request))
-		}
-	}
-	if p, ok := s.pods[preemptor.UID]; ok && p.Pending() && !p.Nominated && p.Role != "" {
-		p.Nominated, p.NominatedSince, p.NominatedNode = true, now, node
-		s.sorter.Allocate(p.Role, s.config.only(p.Request))
-		s.pendingOf(p.Role).nominated++
-	}
-	s.changedLocked(false)
-	s.mu.Unlock()
-	s.notify()
-}
-
-// clearNominationLocked stops counting a preemptor's nomination.
-func (s *State) clearNominationLocked(p *Pod) {
-	if p.Nominated {
-		if p.Role != "" {
-			s.sorter.Unallocate(p.Role, s.config.only(p.Request))
-			if pd := s.pendingBy[p.Role]; pd != nil && pd.groups[groupKey{p.Shape, p.Priority}] != nil &&
-				pd.groups[groupKey{p.Shape, p.Priority}].pods[p.UID] != nil {
-				pd.nominated--
-			}
-		}
-		p.Nominated, p.NominatedNode = false, ""
-	}
-}
 
 // RequestOf returns a pod's requests: the state's copy when it knows the
 // pod (callers must not modify it), else computed (resources.PodRequests

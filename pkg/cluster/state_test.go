@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/fair"
 )
 
 const sched = "kube-mesos-scheduler"
@@ -39,19 +39,23 @@ func pod(namespace, name string, pairs ...string) *v1.Pod {
 }
 
 // drain plays the scheduler with the fairness gate: it repeatedly places
-// a pending pod whose role is not behind another runnable role, on the
-// first node where it fits, until nothing can be placed.
+// a pending pod whose role stays within its fair target, on the first node
+// where it fits, until nothing can be placed.
 func drain(t *testing.T, s *State, pods []*v1.Pod) map[string]int {
 	t.Helper()
 	placed := map[string]int{}
 	for progress := true; progress; {
 		progress = false
+		s.RefreshTargets()
 		for _, p := range pods {
 			sp, ok := s.Pod(p.UID)
 			if !ok || !sp.Pending() {
 				continue
 			}
-			if s.Ahead(sp.Role, 0, sp.Request) != "" || s.CheckQuota(p, sp.Role, sp.Request) != nil {
+			if v, _ := s.FairShare(p.UID, sp.Role, sp.Request); v != fair.Below && v != fair.At {
+				continue
+			}
+			if s.CheckQuota(p, sp.Role, sp.Request) != nil {
 				continue
 			}
 			for _, n := range s.Nodes() {
@@ -112,50 +116,60 @@ func TestGateHierarchy(t *testing.T) {
 	}
 }
 
-// TestGateWorkConserving: the gate holds a pod back only under contention.
-// Without offers, when every pending pod fits at once, every pod goes; with
-// offers, a pod that fits in an offer to its own role goes (the allocator
-// already shared resources in DRF order), and one that does not waits for
-// the role ahead.
-func TestGateWorkConserving(t *testing.T) {
+// TestGateFollowsDemand: targets follow the demand of every role. A role
+// alone may take the whole node (work conserving); when a second role asks,
+// both are held to half; a role whose pods failed everywhere (blocked)
+// asks for nothing, and the other may have everything again.
+func TestGateFollowsDemand(t *testing.T) {
 	s := New(sched, RoleConfig{})
 	s.UpsertNamespace(ns("a", nil, nil))
 	s.UpsertNamespace(ns("b", nil, nil))
 	s.UpsertNode(node("n1", "cpu", "4", "memory", "8Gi"))
-	a := pod("a", "a0", "cpu", "1")
-	b := pod("b", "b0", "cpu", "1")
-	s.UpsertPod(a)
-	s.UpsertPod(b)
-	req := s.RequestOf(b)
-	if got := s.Ahead("b", 0, req); got != "" {
-		t.Errorf("room for all, yet b waits for %q", got)
+	var as, bs []*v1.Pod
+	for i := 0; i < 4; i++ {
+		as = append(as, pod("a", fmt.Sprint("a", i), "cpu", "1"))
+		bs = append(bs, pod("b", fmt.Sprint("b", i), "cpu", "1"))
+		s.UpsertPod(as[i])
 	}
-	big := pod("a", "a1", "cpu", "3")
-	s.UpsertPod(big) // 5 CPUs asked of 4: contention
-	if got := s.Ahead("b", 0, req); got != "a" {
-		t.Errorf("under contention b waits for %q, want a", got)
+	verdict := func(p *v1.Pod) fair.Verdict {
+		s.RefreshTargets()
+		v, _ := s.FairShare(p.UID, p.Namespace, s.RequestOf(p))
+		return v
 	}
-	offered := map[string]bool{"b": true}
-	s.SetFitFunc(func(role string, _ resources.Vector) bool { return offered[role] })
-	if got := s.Ahead("b", 0, req); got != "" {
-		t.Errorf("b fits in its own offer, yet waits for %q", got)
+	for i := 0; i < 3; i++ {
+		s.Assume(as[i], "n1")
 	}
-	offered = map[string]bool{"a": true}
-	if got := s.Ahead("b", 0, req); got != "a" {
-		t.Errorf("b has no fitting offer while a has: b waits for %q, want a", got)
+	if v := verdict(as[3]); v != fair.At {
+		t.Fatalf("a alone: its 4th pod is %v its target, want at (4 of 4 CPUs)", v)
+	}
+	for _, p := range bs {
+		s.UpsertPod(p)
+	}
+	// 4 CPUs, 1-CPU pods, demand 4 + 4: targets 2 and 2.
+	if v := verdict(as[3]); v != fair.Above {
+		t.Errorf("with b asking, a's 4th pod is %v its target, want above (a holds 3, target 2)", v)
+	}
+	if v := verdict(bs[0]); v != fair.Below {
+		t.Errorf("b's first pod is %v its target, want below", v)
+	}
+	for _, p := range bs {
+		s.MarkBlocked(p.UID)
+	}
+	if v := verdict(as[3]); v != fair.At {
+		t.Errorf("b's pods blocked: a's 4th pod is %v its target, want at (b asks for nothing)", v)
 	}
 }
 
-// TestIncrementalTotals: the running sums behind the gate's "room for all"
-// (pending demand, use of schedulable nodes) equal a recount after a random
-// mix of pods created, placed, forgotten and deleted and nodes added,
+// TestIncrementalTotals: the running sum behind the headroom rule's free
+// capacity (use of schedulable nodes) equals a recount after a random mix
+// of pods created, placed, forgotten and deleted and nodes added,
 // cordoned, uncordoned and deleted.
 func TestIncrementalTotals(t *testing.T) {
 	s := New(sched, RoleConfig{})
 	rng := rand.New(rand.NewPCG(7, 7))
 	var pods []*v1.Pod
 	for i := 0; i < 2000; i++ {
-		switch k := rng.IntN(10); {
+		switch k := rng.IntN(11); {
 		case k < 4:
 			p := pod(fmt.Sprintf("ns%d", rng.IntN(3)), fmt.Sprint(i), "cpu", fmt.Sprint(1+rng.IntN(3)), "memory", fmt.Sprintf("%dGi", 1+rng.IntN(4)))
 			if rng.IntN(4) == 0 {
@@ -174,7 +188,10 @@ func TestIncrementalTotals(t *testing.T) {
 			i := rng.IntN(len(pods))
 			s.DeletePod(pods[i].UID)
 			pods = append(pods[:i], pods[i+1:]...)
-		case k < 9:
+
+		case k < 9 && len(pods) > 0:
+			s.MarkBlocked(pods[rng.IntN(len(pods))].UID)
+		case k < 10:
 			n := node(fmt.Sprintf("n%d", rng.IntN(6)), "cpu", "16", "memory", "64Gi")
 			n.Spec.Unschedulable = rng.IntN(3) == 0
 			s.UpsertNode(n)
@@ -182,23 +199,40 @@ func TestIncrementalTotals(t *testing.T) {
 			s.DeleteNode(fmt.Sprintf("n%d", rng.IntN(6)))
 		}
 		s.mu.Lock()
-		demand, free := resources.Vector{}, s.total.Clone()
-		for _, pd := range s.pendingBy {
-			for _, g := range pd.groups {
-				for range g.pods {
-					demand.Add(g.req)
-				}
-			}
-		}
+		free := s.total.Clone()
 		for _, n := range s.nodes {
 			if n.Schedulable {
 				free.Sub(n.Used)
 			}
 		}
-		gotDemand, gotFree := s.pendingDemand.Clone().ClampZero(), s.freeLocked()
+		gotFree := s.freeLocked()
+		placed := map[string]int{}
+		for _, p := range s.pods {
+			if p.Role != "" && p.NodeName != "" && !p.Evicting {
+				placed[p.Role]++
+			}
+		}
+		counted := map[string]int{}
+		for r, gs := range s.placedBy {
+			for _, g := range gs {
+				counted[r] += g.n
+			}
+		}
+		fresh := fair.Compute(s.targetInputLocked())
 		s.mu.Unlock()
-		if !gotDemand.Equal(demand.ClampZero()) || !gotFree.Equal(free) {
-			t.Fatalf("step %d: pending demand %v, recount %v; free %v, recount %v", i, gotDemand, demand, gotFree, free)
+		if !gotFree.Equal(free) {
+			t.Fatalf("step %d: free %v, recount %v", i, gotFree, free)
+		}
+		if fmt.Sprint(placed) != fmt.Sprint(counted) {
+			t.Fatalf("step %d: placed pods by role %v, recount %v", i, counted, placed)
+		}
+		// The cached targets are those of the current state: nothing that
+		// changes them slips past the demand hash and the epoch.
+		cached := s.Targets()
+		for r, want := range fresh.Roles {
+			if got := cached.Roles[r]; got.Pods != want.Pods || !got.Alloc.Equal(want.Alloc) {
+				t.Fatalf("step %d: cached target of %s %d pods %v, fresh %d pods %v", i, r, got.Pods, got.Alloc, want.Pods, want.Alloc)
+			}
 		}
 	}
 }

@@ -52,9 +52,27 @@ var (
 	// GateRejections counts attempts turned away by the fairness gate.
 	GateRejections = metrics.NewCounterVec(&metrics.CounterOpts{
 		Namespace: namespace, Name: "drf_gate_rejections_total",
-		Help:           "Scheduling attempts turned away because another role comes first in DRF order, by role.",
+		Help:           "Scheduling attempts turned away because the pod's role is at its fair share, by role.",
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"role"})
+	// RoleFairShare is the dominant share of a role's fair target.
+	RoleFairShare = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "role_fair_share",
+		Help:           "Dominant share of the role's fair target: weighted DRF over every role's bound and pending pods.",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"role"})
+	// RoleFairPods is how many pods a role's fair target holds.
+	RoleFairPods = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "role_fair_pods",
+		Help:           "Pods the role's fair target holds.",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"role"})
+	// PreemptionEvictions counts the pods DRF's preemption evicted, by reason.
+	PreemptionEvictions = metrics.NewCounterVec(&metrics.CounterOpts{
+		Namespace: namespace, Name: "preemption_evictions_total",
+		Help:           "Pods evicted by the DRF plugin's preemption, by reason: fair-share (a role above its fair share for one below) or priority.",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"reason"})
 
 	// Offers counts offers by role and what happened to them.
 	Offers = metrics.NewCounterVec(&metrics.CounterOpts{
@@ -82,7 +100,8 @@ func Register() {
 	registerOnce.Do(func() {
 		for _, c := range []metrics.Registerable{
 			RoleDominantShare, RoleWeightedShare, RoleWeight, RoleAllocation, RoleGuarantee, RoleLimit,
-			RolePendingPods, GateRejections, Offers, OfferBookSize, AllocationCycleDuration,
+			RolePendingPods, GateRejections, RoleFairShare, RoleFairPods, PreemptionEvictions,
+			Offers, OfferBookSize, AllocationCycleDuration,
 		} {
 			legacyregistry.MustRegister(c)
 		}
@@ -104,4 +123,10 @@ const (
 	OfferAccepted  = "accepted"
 	OfferDeclined  = "declined"
 	OfferRescinded = "rescinded"
+)
+
+// Eviction reasons.
+const (
+	EvictionFairShare = "fair-share"
+	EvictionPriority  = "priority"
 )

@@ -126,7 +126,7 @@ func (b *Book) Nodes(role string, req resources.Vector, ports []int32) []string 
 	var out []string
 	for node, list := range b.byRole[role] {
 		for _, h := range list {
-			if fits(h, req, ports, nil) {
+			if fits(h, req, ports) {
 				out = append(out, node)
 				break
 			}
@@ -156,7 +156,7 @@ func (b *Book) Fits(role string, req resources.Vector, ports []int32) bool {
 	defer b.mu.RUnlock()
 	for _, list := range b.byRole[role] {
 		for _, h := range list {
-			if fits(h, req, ports, nil) {
+			if fits(h, req, ports) {
 				return true
 			}
 		}
@@ -174,23 +174,51 @@ type Choice struct {
 	Batching bool
 }
 
+// Verdict says whether a pod fits the offers of its role on a node, or
+// what is missing.
+type Verdict int
+
+const (
+	// Fits: an offer has room for the requests and holds the ports.
+	Fits Verdict = iota
+	// NoOffer: the role holds no offer on the node.
+	NoOffer
+	// TooSmall: no offer has room for the requests.
+	TooSmall
+	// PortsMissing: offers with room lack some host port.
+	PortsMissing
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case Fits:
+		return "fits"
+	case NoOffer:
+		return "no offer"
+	case TooSmall:
+		return "too small"
+	case PortsMissing:
+		return "ports missing"
+	}
+	return "unknown"
+}
+
 // Best returns the offer on the node that a pod of the role should use:
-// one with room for the request and ports (plus extra capacity, freed in a
-// preemption dry run), reserved before unreserved before revocable, then one
-// already holding reservations (its ACCEPT is coming: packing pods into it
-// leaves the other offers whole), then the one closest to expiry. why tells
-// what is missing when nothing fits.
-func (b *Book) Best(role, node string, req resources.Vector, ports []int32, extra resources.Vector) (c Choice, ok bool, why string) {
+// one with room for the request and ports, reserved before unreserved
+// before revocable, then one already holding reservations (its ACCEPT is
+// coming: packing pods into it leaves the other offers whole), then the one
+// closest to expiry. The verdict tells what is missing when nothing fits.
+func (b *Book) Best(role, node string, req resources.Vector, ports []int32) (Choice, Verdict) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	list := b.byRole[role][node]
 	if len(list) == 0 {
-		return Choice{}, false, "no offer"
+		return Choice{}, NoOffer
 	}
 	var best *held
 	portsShort := false
 	for _, h := range list {
-		if !req.FitsPlus(h.free, extra) {
+		if !req.Fits(h.free) {
 			continue
 		}
 		if _, ok := h.ports.ContainsAll(ports); !ok {
@@ -203,11 +231,11 @@ func (b *Book) Best(role, node string, req resources.Vector, ports []int32, extr
 	}
 	if best == nil {
 		if portsShort {
-			return Choice{}, false, "ports"
+			return Choice{}, PortsMissing
 		}
-		return Choice{}, false, "resources"
+		return Choice{}, TooSmall
 	}
-	return Choice{OfferID: best.ID, Kind: best.Kind, Expires: best.Expires, Batching: len(best.pods) > 0}, true, ""
+	return Choice{OfferID: best.ID, Kind: best.Kind, Expires: best.Expires, Batching: len(best.pods) > 0}, Fits
 }
 
 // better orders offers for consumption: kind first, then offers holding
@@ -228,8 +256,8 @@ func better(a, b *held) bool {
 	return a.ID < b.ID
 }
 
-func fits(h *held, req resources.Vector, ports []int32, extra resources.Vector) bool {
-	if !req.FitsPlus(h.free, extra) {
+func fits(h *held, req resources.Vector, ports []int32) bool {
+	if !req.Fits(h.free) {
 		return false
 	}
 	_, ok := h.ports.ContainsAll(ports)
@@ -239,17 +267,17 @@ func fits(h *held, req resources.Vector, ports []int32, extra resources.Vector) 
 // Reserve takes a pod's requests and ports from the best offer of its role
 // on the node and returns the offer's ID. Reserving a pod twice is an error.
 func (b *Book) Reserve(pod *v1.Pod, role, node string, req resources.Vector, ports []int32) (string, error) {
-	c, ok, why := b.Best(role, node, req, ports, nil)
+	c, v := b.Best(role, node, req, ports)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, dup := b.resv[pod.UID]; dup {
 		return "", fmt.Errorf("pod %s/%s is already reserved on an offer", pod.Namespace, pod.Name)
 	}
-	if !ok {
-		return "", fmt.Errorf("no offer to role %q on node %q fits the pod (%s)", role, node, why)
+	if v != Fits {
+		return "", fmt.Errorf("no offer to role %q on node %q fits the pod (%s)", role, node, v)
 	}
 	h, live := b.offers[c.OfferID]
-	if !live || !fits(h, req, ports, nil) {
+	if !live || !fits(h, req, ports) {
 		return "", fmt.Errorf("offer %s changed before the pod could be reserved on it", c.OfferID)
 	}
 	r := &reservation{launch: Launch{Pod: pod, Resources: req, Ports: ports}, offerID: h.ID}
@@ -321,6 +349,20 @@ type View struct {
 	Free     resources.Vector
 	Ports    resources.Ranges
 	Reserved int
+}
+
+// OnNode returns the outstanding offers on a node, sorted by ID.
+func (b *Book) OnNode(node string) []View {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var out []View
+	for _, nodes := range b.byRole {
+		for _, h := range nodes[node] {
+			out = append(out, View{Offer: h.Offer, Free: h.free.Clone(), Ports: append(resources.Ranges(nil), h.ports...), Reserved: len(h.pods)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
 
 // Views returns every outstanding offer, sorted by ID.

@@ -61,21 +61,18 @@ func TestBookBestOrder(t *testing.T) {
 		Offer{ID: "other-role", Node: "n1", Role: "b", Kind: Reserved, Resources: resources.Vector{"cpu": 8000}},
 	)
 	req := resources.Vector{"cpu": 1000}
-	c, ok, _ := b.Best("a", "n1", req, nil, nil)
-	if !ok || c.OfferID != "unres-soon" {
-		t.Errorf("Best = %+v, want unres-soon (reserved one too small, soonest expiry next)", c)
+	c, v := b.Best("a", "n1", req, nil)
+	if v != Fits || c.OfferID != "unres-soon" {
+		t.Errorf("Best = %+v (%v), want unres-soon (reserved one too small, soonest expiry next)", c, v)
 	}
-	if c, ok, _ := b.Best("a", "n1", resources.Vector{"cpu": 400}, nil, nil); !ok || c.OfferID != "res-small" {
-		t.Errorf("Best small = %+v, want the reserved offer", c)
+	if c, v := b.Best("a", "n1", resources.Vector{"cpu": 400}, nil); v != Fits || c.OfferID != "res-small" {
+		t.Errorf("Best small = %+v (%v), want the reserved offer", c, v)
 	}
-	if _, ok, why := b.Best("a", "n1", resources.Vector{"cpu": 9000}, nil, nil); ok || why != "resources" {
-		t.Errorf("too big: ok=%v why=%q", ok, why)
+	if _, v := b.Best("a", "n1", resources.Vector{"cpu": 9000}, nil); v != TooSmall {
+		t.Errorf("too big: %v, want %v", v, TooSmall)
 	}
-	if _, ok, _ := b.Best("a", "n1", resources.Vector{"cpu": 9000}, nil, resources.Vector{"cpu": 1000}); !ok {
-		t.Error("extra room from a preemption dry run must count")
-	}
-	if _, ok, why := b.Best("a", "n2", req, nil, nil); ok || why != "no offer" {
-		t.Errorf("other node: ok=%v why=%q", ok, why)
+	if _, v := b.Best("a", "n2", req, nil); v != NoOffer {
+		t.Errorf("other node: %v, want %v", v, NoOffer)
 	}
 	if got := b.Nodes("a", req, nil); !cmp.Equal(got, []string{"n1"}) {
 		t.Errorf("Nodes = %v", got)
@@ -85,11 +82,32 @@ func TestBookBestOrder(t *testing.T) {
 	}
 }
 
+// TestBookOnNode: the offers on one node, of every role, with what is left
+// of them after reservations.
+func TestBookOnNode(t *testing.T) {
+	b := NewBook()
+	b.Add(
+		Offer{ID: "o1", Node: "n1", Role: "a", Resources: resources.Vector{"cpu": 2000}},
+		Offer{ID: "o2", Node: "n1", Role: "b", Resources: resources.Vector{"cpu": 3000}},
+		Offer{ID: "o3", Node: "n2", Role: "a", Resources: resources.Vector{"cpu": 4000}},
+	)
+	if _, err := b.Reserve(pod("p1"), "a", "n1", resources.Vector{"cpu": 500}, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := b.OnNode("n1")
+	if len(got) != 2 || got[0].ID != "o1" || got[1].ID != "o2" {
+		t.Fatalf("OnNode(n1) = %+v, want o1 and o2", got)
+	}
+	if got[0].Free["cpu"] != 1500 || got[0].Reserved != 1 || got[1].Free["cpu"] != 3000 {
+		t.Errorf("free %v/%v, reserved %d: want 1500m (2000m minus the 500m reserved) and 3000m", got[0].Free, got[1].Free, got[0].Reserved)
+	}
+}
+
 func TestBookPortsTakeRemove(t *testing.T) {
 	b := NewBook()
 	b.Add(Offer{ID: "o1", Node: "n1", Role: "a", Resources: resources.Vector{"cpu": 2000}, Ports: ranges("31000-31001")})
-	if _, ok, why := b.Best("a", "n1", resources.Vector{"cpu": 1}, []int32{8080}, nil); ok || why != "ports" {
-		t.Errorf("port outside the offer: ok=%v why=%q", ok, why)
+	if _, v := b.Best("a", "n1", resources.Vector{"cpu": 1}, []int32{8080}); v != PortsMissing {
+		t.Errorf("port outside the offer: %v, want %v", v, PortsMissing)
 	}
 	if _, err := b.Reserve(pod("p1"), "a", "n1", resources.Vector{"cpu": 1000}, []int32{31000}); err != nil {
 		t.Fatal(err)

@@ -137,3 +137,14 @@ type Killer interface {
 type Maintenance interface {
 	Unavailable(node string) (Window, bool)
 }
+
+// Capacity is implemented by sources whose agents hold resources outside
+// Kubernetes (a Mesos master: other frameworks' tasks and offers), which no
+// pod of this scheduler can have. Fair targets and preemption dry runs
+// leave them out.
+type Capacity interface {
+	// HeldElsewhere returns what is held outside Kubernetes on a node.
+	HeldElsewhere(node string) resources.Vector
+	// HeldElsewhereTotal sums HeldElsewhere over the nodes.
+	HeldElsewhereTotal() resources.Vector
+}

@@ -3,6 +3,7 @@ package resources
 import (
 	v1 "k8s.io/api/core/v1"
 	resourcehelper "k8s.io/component-helpers/resource"
+	fwk "k8s.io/kube-scheduler/framework"
 )
 
 // PodRequests returns what a pod asks for: the effective requests of its
@@ -39,4 +40,29 @@ func HostPorts(pod *v1.Pod) []int32 {
 // IsTerminal reports whether a pod has finished and holds no resources.
 func IsTerminal(pod *v1.Pod) bool {
 	return pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed
+}
+
+// FromFramework converts a scheduler framework Resource (a NodeInfo's
+// allocatable or requested) into a Vector; a pod-count limit becomes the
+// "pods" resource.
+func FromFramework(r fwk.Resource) Vector {
+	v := Vector{}
+	if n := r.GetMilliCPU(); n != 0 {
+		v[v1.ResourceCPU] = n
+	}
+	if n := r.GetMemory(); n != 0 {
+		v[v1.ResourceMemory] = n
+	}
+	if n := r.GetEphemeralStorage(); n != 0 {
+		v[v1.ResourceEphemeralStorage] = n
+	}
+	if n := r.GetAllowedPodNumber(); n != 0 {
+		v[v1.ResourcePods] = int64(n)
+	}
+	for name, n := range r.GetScalarResources() {
+		if n != 0 {
+			v[name] = n
+		}
+	}
+	return v
 }

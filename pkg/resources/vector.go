@@ -86,6 +86,13 @@ func (v Vector) Add(o Vector) {
 	}
 }
 
+// AddScaled adds n·o into v, saturating at the int64 limits.
+func (v Vector) AddScaled(o Vector, n int64) {
+	for k, x := range o {
+		v[k] = addSat(v[k], mulSat(x, n))
+	}
+}
+
 // Sub subtracts o from v, saturating at the int64 limits. Entries may go
 // negative; callers that need a floor use ClampZero.
 func (v Vector) Sub(o Vector) {
@@ -251,4 +258,21 @@ func negSat(n int64) int64 {
 		return math.MaxInt64
 	}
 	return -n
+}
+
+// AddSat returns a + b, saturating at the int64 limits.
+func AddSat(a, b int64) int64 { return addSat(a, b) }
+
+func mulSat(a, b int64) int64 {
+	if a == 0 || b == 0 {
+		return 0
+	}
+	p := a * b
+	if p/b != a || (a == -1 && b == math.MinInt64) || (b == -1 && a == math.MinInt64) {
+		if (a > 0) == (b > 0) {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	return p
 }

@@ -23,7 +23,7 @@ import (
 //	share(X) = max_r alloc_subtree(X)[r] / total[r]   (r over counted resources)
 //	key(X)   = share(X) / w(X)
 //
-// ties broken by name. Min returns the active role of lowest key by descending
+// ties broken by rank (SetRank), then by name. Min returns the active role of lowest key by descending
 // from the root through per-node heaps of active children, so picking a role
 // costs O(depth · log siblings) and so does an allocation change.
 //
@@ -47,6 +47,7 @@ type node struct {
 	active   childHeap        // children with an active descendant
 	index    int              // position in parent's active heap; -1 if absent
 	isActive bool             // leaf: the role has demand
+	rank     int              // tie-break between equal keys, lower first (SetRank)
 }
 
 // NewSorter returns a sorter over a cluster of the given total capacity,
@@ -203,6 +204,20 @@ func (s *Sorter) Active(role string) bool {
 	return ok && n.own.isActive
 }
 
+// SetRank sets a role's tie-break rank: between roles of equal keys, the
+// lower rank comes first (then the name). All ranks start at 0. The rank of
+// a role's tree node and of its own leaf are set together, so it decides
+// between flat roles; deeper in a hierarchy names break ties among
+// siblings of different ranks' subtrees.
+func (s *Sorter) SetRank(role string, rank int) {
+	n := s.ensure(role)
+	if n.rank == rank && n.own.rank == rank {
+		return
+	}
+	n.rank, n.own.rank = rank, rank
+	s.refresh(n.own)
+}
+
 // Min returns the active role with the lowest key, descending level by level.
 func (s *Sorter) Min() (string, bool) {
 	n := s.root
@@ -213,6 +228,32 @@ func (s *Sorter) Min() (string, bool) {
 		n = n.active[0]
 	}
 	return n.name, true
+}
+
+// RunnerUp returns the key of the best active role other than role when
+// role is the active role of lowest key in a flat arrangement: a top-level
+// role whose only active part is its own allocation. ok is false when that
+// does not hold (role is not the minimum, or sits in a hierarchy); none is
+// true when no other role is active.
+func (s *Sorter) RunnerUp(role string) (key float64, none, ok bool) {
+	n, exists := s.roles[role]
+	if !exists || n.parent != s.root || len(n.active) != 1 || n.active[0] != n.own {
+		return 0, false, false
+	}
+	h := s.root.active
+	if len(h) == 0 || h[0] != n {
+		return 0, false, false
+	}
+	switch len(h) {
+	case 1:
+		return 0, true, true
+	case 2:
+		return h[1].key, false, true
+	}
+	if h.Less(2, 1) {
+		return h[2].key, false, true
+	}
+	return h[1].key, false, true
 }
 
 // Walk calls fn for the active roles in H-DRF order (the order of Min and
@@ -285,6 +326,11 @@ func (s *Sorter) Compare(a, b string) int {
 	case x.key < y.key:
 		return -1
 	case x.key > y.key:
+		return 1
+	case x.rank != y.rank:
+		if x.rank < y.rank {
+			return -1
+		}
 		return 1
 	case x.leaf != y.leaf:
 		// A role's own pods come before its children at equal keys.
@@ -367,7 +413,7 @@ func (s *Sorter) rebuildHeaps(n *node) {
 	heap.Init(&n.active)
 }
 
-// childHeap is a min-heap of nodes by key, then leaf first, then name.
+// childHeap is a min-heap of nodes by key, then rank, then leaf first, then name.
 type childHeap []*node
 
 func (h childHeap) Len() int { return len(h) }
@@ -375,6 +421,9 @@ func (h childHeap) Less(i, j int) bool {
 	a, b := h[i], h[j]
 	if a.key != b.key {
 		return a.key < b.key
+	}
+	if a.rank != b.rank {
+		return a.rank < b.rank
 	}
 	if a.leaf != b.leaf {
 		return a.leaf

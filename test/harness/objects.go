@@ -266,10 +266,11 @@ func WaitForUnschedulable(ctx context.Context, c kubernetes.Interface, namespace
 	return msg, nil
 }
 
-// transientReasons mark pods that wait for a turn, not for capacity: DRF's
-// fairness gate re-activates them when their role is next, and a preemptor
-// waits for its victims to go.
-var transientReasons = []string{drf.ErrReasonNotNext, "found a potential placement"}
+// transientReasons mark pods that wait for a moment, not for capacity: a
+// role that appeared since the fair targets were computed, a fair-share
+// preemption waiting out its delay, and a preemptor waiting for its
+// victims to go.
+var transientReasons = []string{drf.ErrReasonNoTarget, drf.ErrReasonPreemptionDeferred, drf.ErrReasonWaitingForVictims, "found a potential placement"}
 
 // Settled waits until every pod of the namespaces is either bound or marked
 // unschedulable after an attempt for a reason other than waiting for its

@@ -137,6 +137,13 @@ type DRFArgs struct {
 	Roles []RoleConfig
 	// Preemption is FairShare, Priority or Never.
 	Preemption PreemptionPolicy
+	// FairSharePreemptionDelay is how long a pod waits, from its creation,
+	// before it may evict pods of roles above their fair share: pods that
+	// arrive together (a Job, a Deployment's rollout, tenants submitting at
+	// once) are all known before anyone is evicted, so nobody is evicted for
+	// a share that a moment later belongs to someone else. Priority
+	// preemption is never delayed.
+	FairSharePreemptionDelay metav1.Duration
 }
 
 // RoleConfig configures one Mesos role.

@@ -47,6 +47,7 @@ func (in *DRFArgs) DeepCopyInto(out *DRFArgs) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	out.FairSharePreemptionDelay = in.FairSharePreemptionDelay
 	return
 }
 

@@ -9,8 +9,9 @@
 //	PreEnqueue  tag the pod with its fair-queuing start tag (order.go)
 //	QueueSort   priority, then start tag, then age
 //	PreFilter   role of the namespace; limits; guarantees of other roles;
-//	            the fairness gate: the pod waits while a role ahead of its
-//	            own in DRF order has a pod that could run (gate.go)
+//	            the fairness gate: the pod waits while its role would go
+//	            past its fair target (pkg/fair: weighted DRF progressive
+//	            filling of every role's pods, bound and pending)
 //	PostFilter  fair-share and priority preemption (preemption.go)
 //	Reserve     the pod's requests count for its role at once
 package drf
@@ -20,18 +21,20 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
-	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework/preemption"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/fair"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/quota"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
 
@@ -56,8 +59,16 @@ const (
 	ErrReasonLimit = "pod would take its role past its limit"
 	// ErrReasonHeadroom: the pod would take resources guaranteed to other roles.
 	ErrReasonHeadroom = "pod would take resources still guaranteed to other roles"
-	// ErrReasonNotNext: another role comes first in DRF order.
-	ErrReasonNotNext = "another role comes first in DRF order"
+	// ErrReasonFairShare: the pod would take its role past its fair target.
+	ErrReasonFairShare = "pod's role is at its fair share"
+	// ErrReasonNoTarget: the pod's role appeared after the fair targets were
+	// last computed (they are recomputed within milliseconds).
+	ErrReasonNoTarget = "pod's role has no fair target yet"
+	// ErrReasonPreemptionDeferred: the pod may evict pods of roles above
+	// their fair share once it is older than the fair-share preemption delay.
+	ErrReasonPreemptionDeferred = "fair-share preemption waits for the preemption delay"
+	// ErrReasonWaitingForVictims: a preemptor waits for its victims to leave.
+	ErrReasonWaitingForVictims = "waiting for the victims of its preemption to leave"
 	// ReasonInvalidWeight is the event reason for a bad weight annotation.
 	ReasonInvalidWeight = "InvalidWeight"
 )
@@ -69,6 +80,7 @@ type DRF struct {
 	state     *cluster.State
 	tags      *tagBook
 	waiting   *waiting
+	deferred  *deferred
 	evaluator *preemption.Evaluator
 }
 
@@ -84,7 +96,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
 	st.Configure(RoleConfig(args))
-	pl := &DRF{handle: h, args: args, state: st, tags: newTagBook(), waiting: newWaiting()}
+	pl := &DRF{handle: h, args: args, state: st, tags: newTagBook(), waiting: newWaiting(), deferred: newDeferred()}
 	if args.Preemption != config.PreemptionNever {
 		pl.evaluator = preemption.NewEvaluator(Name, h, &preemptor{pl}, preemption.NewExecutor(h, featuresOf()))
 	}
@@ -96,6 +108,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 			if p, ok := obj.(*v1.Pod); ok {
 				pl.tags.forget(p.UID)
 				pl.waiting.remove(p.UID)
+				pl.deferred.remove(p.UID)
 			}
 		},
 	}); err != nil {
@@ -103,6 +116,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 	}
 	metrics.Register()
 	go pl.runActivator(ctx)
+	go pl.runDeferred(ctx)
 	go pl.runMetrics(ctx)
 	klog.FromContext(ctx).V(2).Info("DRF plugin configured", "resources", args.Resources,
 		"excluded", args.ExcludedResourceNames, "roles", len(args.Roles), "preemption", args.Preemption)
@@ -165,7 +179,7 @@ func (pl *DRF) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ 
 	req := pl.state.RequestOf(pod)
 	v := pl.admit(pod, req)
 	cs.Write(preFilterStateKey, &preFilterState{role: v.role, request: req, gated: v.gated,
-		noPreempt: v.code != fwk.Success && !v.gated, victims: &sync.Map{}})
+		noPreempt: v.code != fwk.Success && !v.gated, victims: &sync.Map{}, created: pod.CreationTimestamp.Time})
 	if err := pl.state.NamespaceError(pod.Namespace); err != nil && v.role != "" {
 		// A bad weight does not stop the pod (the weight falls back), but
 		// the owner must hear about it.
@@ -198,8 +212,8 @@ func (v verdict) ok() bool { return v.code == fwk.Success }
 
 // admit decides whether a pod may be scheduled now: its namespace must map to
 // a valid role, the pod must fit under the limits of the role and its
-// ancestors and leave other roles' unmet guarantees free, and no role ahead
-// of its own in DRF order may have a pod that could run.
+// ancestors and leave other roles' unmet guarantees free, and its role must
+// stay within its fair target (pkg/fair) with the pod.
 func (pl *DRF) admit(pod *v1.Pod, req resources.Vector) verdict {
 	role, err := pl.state.RoleOf(pod.Namespace)
 	if err != nil {
@@ -212,41 +226,66 @@ func (pl *DRF) admit(pod *v1.Pod, req resources.Vector) verdict {
 	}
 	if err := pl.state.CheckQuota(pod, role, req); err != nil {
 		reason := ErrReasonLimit
-		var h *cluster.HeadroomError
+		var h *quota.HeadroomError
 		if errors.As(err, &h) {
 			reason = ErrReasonHeadroom
 		}
 		return verdict{role: role, code: fwk.Unschedulable, msg: fmt.Sprintf("%s: %v", reason, err)}
 	}
-	if ahead := pl.state.Ahead(role, corev1helpers.PodPriority(pod), req); ahead != "" {
-		mine, theirs := pl.state.Role(role), pl.state.Role(ahead)
+	switch v, target := pl.state.FairShare(pod.UID, role, req); v {
+	case fair.Unknown:
+		return verdict{role: role, code: fwk.Unschedulable, gated: true, msg: fmt.Sprintf("%s: role %q", ErrReasonNoTarget, role)}
+	case fair.Above:
+		r := pl.state.Role(role)
 		return verdict{role: role, code: fwk.Unschedulable, gated: true, msg: fmt.Sprintf(
-			"%s: role %q (weighted share %.3f) waits for role %q (weighted share %.3f), which has pods that can run",
-			ErrReasonNotNext, role, mine.Key, ahead, theirs.Key)}
+			"%s: role %q holds dominant share %.3f (weight %g); with the pod it would pass its fair share %.3f (%d of its %d pods)",
+			ErrReasonFairShare, role, r.DominantShare, r.Weight, target.Share, target.Pods, target.Asked)}
 	}
 	return verdict{role: role, code: fwk.Success}
 }
 
 // PostFilter preempts for the pod if its role is entitled to it (see
 // preemption.go). Pods turned away by the fairness gate are not
-// unschedulable, only not next: they never preempt.
+// unschedulable, only at their share: they never preempt. A pod that
+// failed everywhere and that preemption cannot help is marked blocked: it
+// stops counting in its role's demand (and so in the fair targets) until
+// capacity is freed.
 func (pl *DRF) PostFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, m fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
 	s, err := getPreFilterState(cs)
 	if err != nil || s.gated || pl.state.OfferWait(pod.UID) {
-		// Not next, or waiting for an offer that is on its way: neither
+		// At its share, or waiting for an offer that is on its way: neither
 		// unschedulable nor a reason to preempt.
 		return nil, fwk.NewStatus(fwk.Unschedulable)
 	}
-	// The pod was tried and failed: it stops counting as a pod that could
-	// run (for the fairness gate) until something frees capacity.
-	pl.state.MarkBlocked(pod.UID)
+	if pl.state.Nominated(pod.UID) {
+		if pl.waitingForVictims(pod) {
+			return nil, fwk.NewStatus(fwk.Unschedulable, ErrReasonWaitingForVictims)
+		}
+		// Its preemption did not get it placed: the room it was owed is no
+		// longer held for it; look again.
+		pl.state.ReleaseNomination(pod.UID)
+	}
 	if s.noPreempt || pl.evaluator == nil {
+		pl.state.MarkBlocked(pod.UID)
 		return nil, fwk.NewStatus(fwk.Unschedulable)
 	}
 	result, status := pl.evaluator.Preempt(ctx, cs, pod, m)
 	if status.IsSuccess() && result != nil && result.NominatingInfo != nil {
 		if v, ok := s.victims.Load(result.NominatedNodeName); ok {
-			pl.state.Preempting(pod, result.NominatedNodeName, v.([]*v1.Pod))
+			victims := v.([]*v1.Pod)
+			pl.state.Preempting(pod, result.NominatedNodeName, victims)
+			pl.countEvictions(pod, victims)
+		}
+	} else {
+		switch {
+		case s.fitsFree.Load():
+			// Some node has room for it already: its offer is coming.
+		case s.deferredUntil.Load() > 0:
+			due := time.Unix(0, s.deferredUntil.Load())
+			pl.deferred.add(pod, due)
+			return result, fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf("%s (%v)", ErrReasonPreemptionDeferred, pl.args.FairSharePreemptionDelay.Duration))
+		default:
+			pl.state.MarkBlocked(pod.UID)
 		}
 	}
 	if msg := status.Message(); msg != "" {
@@ -260,6 +299,7 @@ func (pl *DRF) Reserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, nodeNam
 	pl.state.Assume(pod, nodeName)
 	pl.tags.forget(pod.UID)
 	pl.waiting.remove(pod.UID)
+	pl.deferred.remove(pod.UID)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package drf
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func testPlugin(t *testing.T) (*DRF, *cluster.State) {
 	}
 	st.UpsertNode(&v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: v1.NodeStatus{Allocatable: v1.ResourceList{
 		"cpu": resource.MustParse("4"), "memory": resource.MustParse("8Gi"), "pods": resource.MustParse("10")}}})
-	return &DRF{args: &config.DRFArgs{Preemption: config.PreemptionNever}, state: st, tags: newTagBook(), waiting: newWaiting()}, st
+	return &DRF{args: &config.DRFArgs{Preemption: config.PreemptionNever}, state: st, tags: newTagBook(), waiting: newWaiting(), deferred: newDeferred()}, st
 }
 
 // TestReserveUnreserveInverse: Unreserve restores exactly what Reserve changed.
@@ -73,9 +74,10 @@ func TestPreFilterGateIdleWhenRoomy(t *testing.T) {
 	}
 }
 
-// TestPreFilterGate: 6 CPUs asked of 4, so order matters. With both roles
-// at share 0, a comes first (by name); once a holds 2 CPUs, b is next and a
-// waits.
+// TestPreFilterGate: 6 CPUs asked of 4 (a two pods of 2, b one of 2).
+// Weighted DRF over the demand gives each role one pod (2 CPUs each; a's
+// second pod needs 2 more of the 0 left): each role's first pod passes in
+// any order, a's second waits at its fair share.
 func TestPreFilterGate(t *testing.T) {
 	pl, st := testPlugin(t)
 	a1, a2, b1 := testPod("a", "1", "2"), testPod("a", "2", "2"), testPod("b", "1", "2")
@@ -86,26 +88,26 @@ func TestPreFilterGate(t *testing.T) {
 		_, s := pl.PreFilter(context.Background(), framework.NewCycleState(), p, nil)
 		return s
 	}
-	if s := run(b1); s.Code() != fwk.Unschedulable {
-		t.Fatalf("b before a at a tie: %v", s)
+	if s := run(b1); !s.IsSuccess() {
+		t.Fatalf("b within its target: %v", s)
 	}
 	if s := run(a1); !s.IsSuccess() {
-		t.Fatalf("a first: %v", s)
+		t.Fatalf("a within its target: %v", s)
 	}
 	pl.Reserve(context.Background(), framework.NewCycleState(), a1, "n1")
-	if s := run(a2); s.Code() != fwk.Unschedulable {
-		t.Fatalf("a again while b is at 0: %v", s)
+	if s := run(a2); s.Code() != fwk.Unschedulable || !strings.Contains(s.Message(), ErrReasonFairShare) {
+		t.Fatalf("a's second pod past its fair share: %v", s)
 	}
 	if s := run(b1); !s.IsSuccess() {
-		t.Fatalf("b next: %v", s)
+		t.Fatalf("b still within its target: %v", s)
 	}
-	// The activator would now let b's pod in, and not a's.
-	got := pl.passing()
-	if _, ok := got["b/1"]; !ok {
-		t.Errorf("passing() = %v, want b/1", got)
+	// a2 waits; the activator lets it in only once a's first pod is gone.
+	if got := pl.passing(); len(got) != 0 {
+		t.Errorf("passing() = %v while a is at its fair share", got)
 	}
-	if _, ok := got["a/2"]; ok {
-		t.Errorf("passing() let a/2 in")
+	pl.Unreserve(context.Background(), framework.NewCycleState(), a1, "n1")
+	if got := pl.passing(); got["a/2"] == nil {
+		t.Errorf("passing() = %v, want a/2 once a1 is unreserved", got)
 	}
 }
 

@@ -3,6 +3,7 @@ package drf
 import (
 	"context"
 	"sync"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -89,4 +90,91 @@ func (pl *DRF) passing() map[string]*v1.Pod {
 		}
 	}
 	return out
+}
+
+// deferred holds pods whose fair-share preemption waits for the fair-share
+// preemption delay, each with the time it may preempt; they are activated
+// then (nothing else would requeue them: no cluster event says a delay is
+// over).
+type deferred struct {
+	mu   sync.Mutex
+	pods map[types.UID]deferredPod
+	wake chan struct{}
+}
+
+type deferredPod struct {
+	pod *v1.Pod
+	due time.Time
+}
+
+func newDeferred() *deferred {
+	return &deferred{pods: map[types.UID]deferredPod{}, wake: make(chan struct{}, 1)}
+}
+
+func (d *deferred) add(pod *v1.Pod, due time.Time) {
+	d.mu.Lock()
+	d.pods[pod.UID] = deferredPod{pod: pod, due: due}
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *deferred) remove(uid types.UID) {
+	d.mu.Lock()
+	delete(d.pods, uid)
+	d.mu.Unlock()
+}
+
+// due removes and returns the pods whose delay is over, and the time the
+// next one is due (zero: none waits).
+func (d *deferred) due(now time.Time) (map[string]*v1.Pod, time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]*v1.Pod{}
+	var next time.Time
+	for uid, p := range d.pods {
+		if !p.due.After(now) {
+			out[p.pod.Namespace+"/"+p.pod.Name] = p.pod
+			delete(d.pods, uid)
+			continue
+		}
+		if next.IsZero() || p.due.Before(next) {
+			next = p.due
+		}
+	}
+	return out, next
+}
+
+// runDeferred activates deferred pods when their fair-share preemption
+// delay is over, until ctx ends.
+func (pl *DRF) runDeferred(ctx context.Context) {
+	logger := klog.FromContext(ctx).WithName(Name)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		pods, next := pl.deferred.due(time.Now())
+		if len(pods) > 0 {
+			logger.V(4).Info("Fair-share preemption delay over: trying pods again", "count", len(pods))
+			pl.handle.Activate(logger, pods)
+		}
+		wait := time.Hour
+		if !next.IsZero() {
+			wait = time.Until(next)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-pl.deferred.wake:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}
+	}
 }

@@ -29,8 +29,13 @@ func (pl *DRF) runMetrics(ctx context.Context) {
 
 func (pl *DRF) exportRoles(before sets.Set[string]) sets.Set[string] {
 	now := sets.New[string]()
+	targets := pl.state.Targets()
 	for _, r := range pl.state.Roles() {
 		now.Insert(r.Name)
+		if t, ok := targets.Of(r.Name); ok {
+			metrics.RoleFairShare.WithLabelValues(r.Name).Set(t.Share)
+			metrics.RoleFairPods.WithLabelValues(r.Name).Set(float64(t.Pods))
+		}
 		metrics.RoleDominantShare.WithLabelValues(r.Name).Set(r.DominantShare)
 		metrics.RoleWeightedShare.WithLabelValues(r.Name).Set(r.Key)
 		metrics.RoleWeight.WithLabelValues(r.Name).Set(r.Weight)
@@ -46,6 +51,8 @@ func (pl *DRF) exportRoles(before sets.Set[string]) sets.Set[string] {
 		metrics.RoleWeightedShare.DeleteLabelValues(gone)
 		metrics.RoleWeight.DeleteLabelValues(gone)
 		metrics.RolePendingPods.DeleteLabelValues(gone)
+		metrics.RoleFairShare.DeleteLabelValues(gone)
+		metrics.RoleFairPods.DeleteLabelValues(gone)
 		for _, name := range pl.state.Resources() {
 			metrics.RoleAllocation.DeleteLabelValues(gone, string(name))
 			metrics.RoleGuarantee.DeleteLabelValues(gone, string(name))

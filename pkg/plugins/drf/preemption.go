@@ -3,6 +3,7 @@ package drf
 import (
 	"context"
 	"sort"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	policy "k8s.io/api/policy/v1"
@@ -15,6 +16,8 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/framework/preemption"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/internal/cyclestate"
 )
 
 // preemptor implements preemption.Interface for the kube-scheduler's
@@ -25,8 +28,9 @@ import (
 //   - a pod of lower priority than the preemptor (classic preemption), and,
 //     with preemption FairShare,
 //   - a pod of the same priority of another role, when evicting it keeps that
-//     role at or above its fair share (cluster.State.FairToPreempt): the
-//     preemptor's role is below its weighted fair share or its guarantee.
+//     role at or above its fair target while the preemptor's role stays
+//     within its own (cluster.State.FairToPreempt; the targets are pkg/fair's
+//     weighted DRF with guarantees and limits).
 //
 // Victims are taken lowest priority first, most over-share role first,
 // newest first; PDB-violating victims are reprieved first.
@@ -86,9 +90,24 @@ type victim struct {
 	classic bool    // lower priority than the preemptor
 }
 
-// SelectVictimsOnNode removes every eligible victim, checks that the pod then
-// fits, and reprieves victims (most important first) while it still fits.
-// The fair-share victims that remain must pass FairToPreempt together.
+// SelectVictimsOnNode finds the fewest victims on the node that make room for
+// the pod, as kube-scheduler's default preemption does, with DRF's rule of
+// who may be a victim:
+//
+//  1. the dry run judges the room the node would have (the cycle state is
+//     marked a preemption dry run: MesosOffers counts the node's free
+//     resources, not only the offers the role holds now); if the pod fits
+//     with no victim, nothing is evicted (its offer is coming);
+//  2. potential victims: pods of lower priority (classic preemption) and,
+//     with FairShare preemption once the pod is older than the fair-share
+//     preemption delay, pods of the same priority of other roles whose
+//     eviction keeps their role at or above its fair target while the
+//     preemptor's role stays within its own (cluster.State.FairToPreempt);
+//  3. remove them all; the pod must then fit;
+//  4. reprieve victims, most important first (higher priority, the role
+//     least over its share, then kube-scheduler's order), while the pod
+//     still fits: PDB-violating victims are reprieved first;
+//  5. the fair-share victims left must pass FairToPreempt together.
 func (p *preemptor) SelectVictimsOnNode(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo,
 	all []*preemption.DomainVictim, pdbs []*policy.PodDisruptionBudget) ([]*v1.Pod, int, *fwk.Status) {
 	pl := p.pl
@@ -96,34 +115,16 @@ func (p *preemptor) SelectVictimsOnNode(ctx context.Context, cs fwk.CycleState, 
 	if err != nil {
 		return nil, 0, fwk.AsStatus(err)
 	}
-	prio := corev1helpers.PodPriority(pod)
-	var potential []*victim
-	byDV := map[*preemption.DomainVictim]*victim{}
-	for _, dv := range all {
-		if dv.IsGroup() || len(dv.Pods()) != 1 {
-			continue // gangs are left to the default preemption
-		}
-		vp := dv.Pods()[0].GetPod()
-		v := &victim{dv: dv, pod: vp, classic: dv.Priority() < prio}
-		v.role, _ = pl.state.RoleOfPod(vp)
-		if v.role != "" {
-			v.key = pl.state.Role(v.role).Key
-		}
-		if !v.classic {
-			if pl.args.Preemption != config.PreemptionFairShare || dv.Priority() != prio || v.role == "" || v.role == ps.role {
-				continue
-			}
-			if !pl.state.FairToPreempt(pod, ps.role, ps.request, []*v1.Pod{vp}) {
-				continue
-			}
-		}
-		potential = append(potential, v)
-		byDV[dv] = v
+	cyclestate.MarkPreemptionDryRun(cs)
+	fits := func() bool { return pl.handle.RunFilterPluginsWithNominatedPods(ctx, cs, pod, nodeInfo).IsSuccess() }
+	if fits() {
+		ps.fitsFree.Store(true)
+		return nil, 0, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ErrReasonFitsFree)
 	}
+	potential, byDV := p.potentialVictims(pod, ps, all)
 	if len(potential) == 0 {
 		return nil, 0, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, "No preemption victims found for incoming pod")
 	}
-
 	remove := func(v *victim) *fwk.Status {
 		pi := v.dv.Pods()[0]
 		if err := nodeInfo.RemovePod(klog.FromContext(ctx), pi.GetPod()); err != nil {
@@ -141,22 +142,10 @@ func (p *preemptor) SelectVictimsOnNode(ctx context.Context, cs fwk.CycleState, 
 			return nil, 0, s
 		}
 	}
-	if s := pl.handle.RunFilterPluginsWithNominatedPods(ctx, cs, pod, nodeInfo); !s.IsSuccess() {
-		return nil, 0, s
+	if !fits() {
+		return nil, 0, fwk.NewStatus(fwk.Unschedulable, "the pod does not fit even with every possible victim gone")
 	}
-
-	// Most important first: higher priority, then the role least over its
-	// share, then the older pod.
-	sort.Slice(potential, func(i, j int) bool {
-		a, b := potential[i], potential[j]
-		if a.dv.Priority() != b.dv.Priority() {
-			return a.dv.Priority() > b.dv.Priority()
-		}
-		if a.key != b.key {
-			return a.key < b.key
-		}
-		return preemption.MoreImportantVictim(a.dv, b.dv)
-	})
+	sortMostImportantFirst(potential)
 	dvs := make([]*preemption.DomainVictim, len(potential))
 	for i, v := range potential {
 		dvs[i] = v.dv
@@ -167,7 +156,7 @@ func (p *preemptor) SelectVictimsOnNode(ctx context.Context, cs fwk.CycleState, 
 		if s := add(v); !s.IsSuccess() {
 			return false, s
 		}
-		if pl.handle.RunFilterPluginsWithNominatedPods(ctx, cs, pod, nodeInfo).IsSuccess() {
+		if fits() {
 			return true, nil
 		}
 		if s := remove(v); !s.IsSuccess() {
@@ -178,11 +167,11 @@ func (p *preemptor) SelectVictimsOnNode(ctx context.Context, cs fwk.CycleState, 
 	}
 	numViolating := 0
 	for _, vv := range violating {
-		fits, s := reprieve(byDV[vv.Victim])
+		kept, s := reprieve(byDV[vv.Victim])
 		if s != nil {
 			return nil, 0, s
 		}
-		if !fits {
+		if !kept {
 			numViolating += vv.ViolateCount
 		}
 	}
@@ -191,15 +180,14 @@ func (p *preemptor) SelectVictimsOnNode(ctx context.Context, cs fwk.CycleState, 
 			return nil, 0, s
 		}
 	}
-
-	var fair []*v1.Pod
+	var fairVictims []*v1.Pod
 	for _, v := range victims {
 		if !v.classic {
-			fair = append(fair, v.pod)
+			fairVictims = append(fairVictims, v.pod)
 		}
 	}
-	if len(fair) > 0 && !pl.state.FairToPreempt(pod, ps.role, ps.request, fair) {
-		return nil, 0, fwk.NewStatus(fwk.Unschedulable, "evicting the pods this node needs would put their role below its fair share")
+	if len(fairVictims) > 0 && !pl.state.FairToPreempt(pod, ps.role, ps.request, fairVictims) {
+		return nil, 0, fwk.NewStatus(fwk.Unschedulable, ErrReasonBelowFairShare)
 	}
 	out := make([]*v1.Pod, len(victims))
 	for i, v := range victims {
@@ -207,4 +195,101 @@ func (p *preemptor) SelectVictimsOnNode(ctx context.Context, cs fwk.CycleState, 
 	}
 	ps.victims.Store(nodeInfo.Node().Name, out)
 	return out, numViolating, nil
+}
+
+// Reasons a node offers no preemption.
+const (
+	// ErrReasonFitsFree: the node has room for the pod already.
+	ErrReasonFitsFree = "the node has room for the pod without preemption"
+	// ErrReasonBelowFairShare: the victims the node needs would leave their
+	// role below its fair target.
+	ErrReasonBelowFairShare = "evicting the pods this node needs would put their role below its fair share"
+)
+
+// potentialVictims returns the pods on the node that may be evicted for the
+// pod (see SelectVictimsOnNode), and records when fair-share victims were
+// left out only because the pod is younger than the delay.
+func (p *preemptor) potentialVictims(pod *v1.Pod, ps *preFilterState, all []*preemption.DomainVictim) ([]*victim, map[*preemption.DomainVictim]*victim) {
+	pl := p.pl
+	prio := corev1helpers.PodPriority(pod)
+	fairShare := pl.args.Preemption == config.PreemptionFairShare
+	due := ps.created.Add(pl.args.FairSharePreemptionDelay.Duration)
+	early := time.Now().Before(due)
+	var potential []*victim
+	byDV := map[*preemption.DomainVictim]*victim{}
+	for _, dv := range all {
+		if dv.IsGroup() || len(dv.Pods()) != 1 {
+			continue // gangs are left to the default preemption
+		}
+		vp := dv.Pods()[0].GetPod()
+		v := &victim{dv: dv, pod: vp, classic: dv.Priority() < prio}
+		v.role, _ = pl.state.RoleOfPod(vp)
+		if v.role != "" {
+			v.key = pl.state.Role(v.role).Key
+		}
+		if !v.classic {
+			if !fairShare || dv.Priority() != prio || v.role == "" || v.role == ps.role {
+				continue
+			}
+			if !pl.state.FairToPreempt(pod, ps.role, ps.request, []*v1.Pod{vp}) {
+				continue
+			}
+			if early {
+				ps.deferredUntil.Store(due.UnixNano())
+				continue
+			}
+		}
+		potential = append(potential, v)
+		byDV[dv] = v
+	}
+	return potential, byDV
+}
+
+// sortMostImportantFirst orders victims for reprieve: higher priority, then
+// the role least over its share, then kube-scheduler's order (older first).
+func sortMostImportantFirst(vs []*victim) {
+	sort.SliceStable(vs, func(i, j int) bool {
+		a, b := vs[i], vs[j]
+		if a.dv.Priority() != b.dv.Priority() {
+			return a.dv.Priority() > b.dv.Priority()
+		}
+		if a.key != b.key {
+			return a.key < b.key
+		}
+		return preemption.MoreImportantVictim(a.dv, b.dv)
+	})
+}
+
+// waitingForVictims reports whether a nominated preemptor's victims are
+// still leaving its nominated node.
+func (pl *DRF) waitingForVictims(pod *v1.Pod) bool {
+	node := pod.Status.NominatedNodeName
+	if p, ok := pl.state.Pod(pod.UID); ok && p.NominatedNode != "" {
+		node = p.NominatedNode
+	}
+	if node == "" {
+		return false
+	}
+	ni, _ := pl.handle.SnapshotSharedLister().NodeInfos().Get(node)
+	if ni == nil {
+		return false
+	}
+	for _, pi := range ni.GetPods() {
+		if preemption.PodTerminatingByPreemption(pi.GetPod()) || pl.state.Evicting(pi.GetPod().UID) {
+			return true
+		}
+	}
+	return false
+}
+
+// countEvictions counts the victims of a preemption by reason.
+func (pl *DRF) countEvictions(pod *v1.Pod, victims []*v1.Pod) {
+	prio := corev1helpers.PodPriority(pod)
+	for _, v := range victims {
+		reason := metrics.EvictionFairShare
+		if corev1helpers.PodPriority(v) < prio {
+			reason = metrics.EvictionPriority
+		}
+		metrics.PreemptionEvictions.WithLabelValues(reason).Inc()
+	}
 }

@@ -6,18 +6,18 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
-	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/fair"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/hardware"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
 
-var _ cluster.Placement = &Hetero{}
+var _ fair.Placement = &Hetero{}
 
-// For implements cluster.Placement for the embedded allocator: the same
+// For implements fair.Placement for the embedded allocator: the same
 // needs, admission and score as Filter and Score, so the agent the
 // allocator offers a pod is one this plugin admits and ranks best. A pod
 // with a bad annotation gets nil: PreFilter makes it wait with the reason.
-func (pl *Hetero) For(pod *v1.Pod) cluster.PodPlacement {
+func (pl *Hetero) For(pod *v1.Pod) fair.PodPlacement {
 	need, err := pl.needsOf(pod)
 	if err != nil || (!need.Filters() && hardware.TotalWeight(&need, pl.weights) == 0) {
 		return nil

@@ -42,6 +42,7 @@ import (
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/mesos"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/internal/cyclestate"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
 
@@ -144,9 +145,10 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 	}); err != nil {
 		return nil, fmt.Errorf("%s: watching pods: %w", Name, err)
 	}
-	// The fairness gate asks "could this role run now?": in offer mode, only
-	// if an offer to the role has room.
-	st.SetFitFunc(func(role string, req resources.Vector) bool { return pl.book.Fits(role, req, nil) })
+	if h, ok := source.(offer.Capacity); ok {
+		// Fair targets count only what the scheduler can have.
+		st.SetHeldElsewhere(h.HeldElsewhereTotal)
+	}
 	go func() {
 		if err := source.Run(ctx, pl); err != nil {
 			klog.FromContext(ctx).Error(err, "Offer source stopped")
@@ -215,7 +217,7 @@ func (pl *Offers) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 		pl.wait("", pod) // re-activated when the namespace is fixed
 		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, err.Error())
 	}
-	s := &preFilterState{role: role, request: pl.state.RequestOf(pod), ports: resources.HostPorts(pod), extra: map[string]resources.Vector{}}
+	s := &preFilterState{role: role, request: pl.state.RequestOf(pod), ports: resources.HostPorts(pod)}
 	cs.Write(preFilterStateKey, s)
 	if !pl.book.HasRole(role) {
 		why, noRoom := pl.explain(pod)
@@ -259,33 +261,18 @@ func (pl *Offers) explain(pod *v1.Pod) (string, bool) {
 	return "", false
 }
 
-// PreFilterExtensions lets preemption dry runs count the resources of
-// victims as room on their node.
-func (pl *Offers) PreFilterExtensions() fwk.PreFilterExtensions { return pl }
-
-// AddPod takes a pod's requests back from the extra room of its node.
-func (pl *Offers) AddPod(_ context.Context, cs fwk.CycleState, _ *v1.Pod, added fwk.PodInfo, ni fwk.NodeInfo) *fwk.Status {
-	s, err := getPreFilterState(cs)
-	if err != nil {
-		return fwk.AsStatus(err)
-	}
-	s.addExtra(ni.Node().Name, pl.state.RequestOf(added.GetPod()), -1)
-	return nil
-}
-
-// RemovePod counts a (would-be) victim's requests as extra room on its node:
-// when it is gone, the allocator offers them to the lowest-share role.
-func (pl *Offers) RemovePod(_ context.Context, cs fwk.CycleState, _ *v1.Pod, removed fwk.PodInfo, ni fwk.NodeInfo) *fwk.Status {
-	s, err := getPreFilterState(cs)
-	if err != nil {
-		return fwk.AsStatus(err)
-	}
-	s.addExtra(ni.Node().Name, pl.state.RequestOf(removed.GetPod()), 1)
-	return nil
-}
+// PreFilterExtensions returns nil: the plugin keeps no state about the pods
+// of a node. A preemption dry run (cyclestate.InPreemptionDryRun) reads the
+// node's room from the NodeInfo the framework changes as victims come and
+// go.
+func (pl *Offers) PreFilterExtensions() fwk.PreFilterExtensions { return nil }
 
 // Filter: the node's offers for the role, minus what this cycle reserved
-// already, hold the pod's requests and host ports.
+// already, hold the pod's requests and host ports. In a preemption dry run,
+// the room the node would have instead: its free resources (victims gone),
+// minus what is offered to other roles there and what is held outside
+// Kubernetes (other Mesos frameworks): when the victims leave, that room
+// goes to the preemptor's role.
 func (pl *Offers) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, ni fwk.NodeInfo) *fwk.Status {
 	s, err := getPreFilterState(cs)
 	if err != nil {
@@ -297,19 +284,41 @@ func (pl *Offers) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, ni fwk
 			return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ErrReasonMaintenance)
 		}
 	}
-	extra := s.extra[node]
-	_, ok, why := pl.book.Best(s.role, node, s.request, s.ports, extra)
-	switch {
-	case ok:
+	if cyclestate.InPreemptionDryRun(cs) {
+		if s.request.Fits(pl.roomAfterPreemption(s.role, node, ni)) {
+			return nil
+		}
+		return fwk.NewStatus(fwk.Unschedulable, ErrReasonOfferTooSmall)
+	}
+	_, v := pl.book.Best(s.role, node, s.request, s.ports)
+	switch v {
+	case offer.Fits:
 		return nil
-	case len(extra) > 0 && s.request.Fits(extra):
-		return nil // a preemption dry run frees the room
-	case why == "ports":
+	case offer.PortsMissing:
 		return fwk.NewStatus(fwk.Unschedulable, ErrReasonPortsNotOffered)
-	case why == "resources":
+	case offer.TooSmall:
 		return fwk.NewStatus(fwk.Unschedulable, ErrReasonOfferTooSmall)
 	}
 	return fwk.NewStatus(fwk.Unschedulable, ErrReasonNoOfferOnNode)
+}
+
+// roomAfterPreemption is what a role could be offered on a node in a
+// preemption dry run: the node's free resources as the dry run sees them,
+// minus the unreserved part of other roles' offers there and what is held
+// there outside Kubernetes.
+func (pl *Offers) roomAfterPreemption(role, node string, ni fwk.NodeInfo) resources.Vector {
+	room := resources.FromFramework(ni.GetAllocatable())
+	room.Sub(resources.FromFramework(ni.GetRequested()))
+	room[v1.ResourcePods] = resources.AddSat(room[v1.ResourcePods], -int64(len(ni.GetPods())))
+	for _, v := range pl.book.OnNode(node) {
+		if v.Role != role {
+			room.Sub(v.Free)
+		}
+	}
+	if h, ok := pl.source.(offer.Capacity); ok {
+		room.Sub(h.HeldElsewhere(node))
+	}
+	return room
 }
 
 // Score prefers reserved offers, then unreserved, then revocable, and among
@@ -320,8 +329,8 @@ func (pl *Offers) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, ni fwk.
 	if err != nil {
 		return 0, fwk.AsStatus(err)
 	}
-	c, ok, _ := pl.book.Best(s.role, ni.Node().Name, s.request, s.ports, nil)
-	if !ok {
+	c, v := pl.book.Best(s.role, ni.Node().Name, s.request, s.ports)
+	if v != offer.Fits {
 		return 0, nil
 	}
 	return offerScore(c.Kind, c.Batching, c.Expires, time.Now(), pl.args.OfferTimeout.Duration), nil

@@ -195,10 +195,12 @@ func startMaster(sc *simulate.Scenario) (*emulator.Master, error) {
 	return emulator.Start(cfg)
 }
 
-// transientReasons mark pods that wait for their turn, not for capacity:
-// the fairness gate lets them in when their role is next, a preemptor
-// waits for its victims, a pod whose offer went away is retried.
-var transientReasons = []string{drf.ErrReasonNotNext, offers.ErrReasonOfferGone, "found a potential placement"}
+// transientReasons mark pods that wait for a moment, not for capacity: a
+// role that appeared since the fair targets were computed, a fair-share
+// preemption waiting out its delay, a preemptor waiting for its victims,
+// a pod whose offer went away.
+var transientReasons = []string{drf.ErrReasonNoTarget, drf.ErrReasonPreemptionDeferred, drf.ErrReasonWaitingForVictims,
+	offers.ErrReasonOfferGone, "found a potential placement"}
 
 // watcher samples the cluster until placement settles. It also stands in
 // for the controllers a real cluster has: a scenario pod that disappears

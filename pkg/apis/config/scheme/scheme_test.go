@@ -52,7 +52,7 @@ func TestDefaults(t *testing.T) {
 	got := args(cfg, "DRF").(*config.DRFArgs)
 	want := &config.DRFArgs{
 		Resources:  []v1.ResourceName{"cpu", "memory", "nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/i915"},
-		Preemption: config.PreemptionFairShare,
+		Preemption: config.PreemptionFairShare, FairSharePreemptionDelay: metav1.Duration{Duration: 5 * time.Second},
 	}
 	if diff := cmp.Diff(want, got, cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".TypeMeta" }, cmp.Ignore())); diff != "" {
 		t.Errorf("DRF defaults (-want +got):\n%s", diff)

@@ -17,6 +17,8 @@ const (
 	DefaultAcceptBatchWindow  = 100 * time.Millisecond
 	DefaultPortRange          = "1-65535"
 
+	DefaultFairSharePreemptionDelay = 5 * time.Second
+
 	DefaultFrameworkName        = "kube-mesos-scheduler"
 	DefaultFrameworkUser        = "nobody"
 	DefaultFailoverTimeout      = 7 * 24 * time.Hour
@@ -119,6 +121,9 @@ func SetDefaults_DRFArgs(obj *DRFArgs) {
 	}
 	if obj.Preemption == "" {
 		obj.Preemption = "FairShare"
+	}
+	if obj.FairSharePreemptionDelay == nil {
+		obj.FairSharePreemptionDelay = &metav1.Duration{Duration: DefaultFairSharePreemptionDelay}
 	}
 }
 

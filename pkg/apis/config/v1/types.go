@@ -89,6 +89,11 @@ type DRFArgs struct {
 	Roles []RoleConfig `json:"roles,omitempty"`
 	// Preemption is "FairShare" (default), "Priority" or "Never".
 	Preemption PreemptionPolicy `json:"preemption,omitempty"`
+	// FairSharePreemptionDelay is how long a pod waits, from its creation,
+	// before it may evict pods of roles above their fair share (default 5s):
+	// pods that arrive together are all known before anyone is evicted.
+	// Priority preemption is never delayed.
+	FairSharePreemptionDelay *metav1.Duration `json:"fairSharePreemptionDelay,omitempty"`
 }
 
 // RoleConfig configures one Mesos role.

@@ -106,6 +106,9 @@ func autoConvert_v1_DRFArgs_To_config_DRFArgs(in *DRFArgs, out *config.DRFArgs, 
 	out.ExcludedResourceNames = *(*[]corev1.ResourceName)(unsafe.Pointer(&in.ExcludedResourceNames))
 	out.Roles = *(*[]config.RoleConfig)(unsafe.Pointer(&in.Roles))
 	out.Preemption = config.PreemptionPolicy(in.Preemption)
+	if err := metav1.Convert_Pointer_v1_Duration_To_v1_Duration(&in.FairSharePreemptionDelay, &out.FairSharePreemptionDelay, s); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -119,6 +122,9 @@ func autoConvert_config_DRFArgs_To_v1_DRFArgs(in *config.DRFArgs, out *DRFArgs, 
 	out.ExcludedResourceNames = *(*[]corev1.ResourceName)(unsafe.Pointer(&in.ExcludedResourceNames))
 	out.Roles = *(*[]RoleConfig)(unsafe.Pointer(&in.Roles))
 	out.Preemption = PreemptionPolicy(in.Preemption)
+	if err := metav1.Convert_v1_Duration_To_Pointer_v1_Duration(&in.FairSharePreemptionDelay, &out.FairSharePreemptionDelay, s); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -48,6 +48,11 @@ func (in *DRFArgs) DeepCopyInto(out *DRFArgs) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.FairSharePreemptionDelay != nil {
+		in, out := &in.FairSharePreemptionDelay, &out.FairSharePreemptionDelay
+		*out = new(metav1.Duration)
+		**out = **in
+	}
 	return
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -179,8 +180,16 @@ func ValidateDRFArgs(path *field.Path, args *config.DRFArgs) error {
 		errs = append(errs, field.NotSupported(path.Child("preemption"), args.Preemption,
 			[]config.PreemptionPolicy{config.PreemptionFairShare, config.PreemptionPriority, config.PreemptionNever}))
 	}
+	if d := args.FairSharePreemptionDelay.Duration; d < 0 || d > maxFairSharePreemptionDelay {
+		errs = append(errs, field.Invalid(path.Child("fairSharePreemptionDelay"), d.String(),
+			fmt.Sprintf("must be between 0 and %v", maxFairSharePreemptionDelay)))
+	}
 	return errs.ToAggregate()
 }
+
+// maxFairSharePreemptionDelay bounds the delay: longer, and a tenant
+// below its fair share would wait longer than anyone would call fair.
+const maxFairSharePreemptionDelay = time.Hour
 
 // validateResourceList checks a guarantee or limit: non-negative amounts of
 // resources that count in allocations (others could never be enforced).

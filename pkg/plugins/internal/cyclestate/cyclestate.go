@@ -22,3 +22,24 @@ func Read[T fwk.StateData](cs fwk.CycleState, key fwk.StateKey) (T, error) {
 	}
 	return s, nil
 }
+
+// preemptionDryRunKey marks a cycle state as a preemption dry run: the DRF
+// plugin's SelectVictimsOnNode writes it into its clone of the state before
+// it removes and adds victims; the MesosOffers plugin's Filter then judges
+// the room the node would have (the node's free resources with the victims
+// gone, minus what is offered to other roles) instead of the offers the role
+// holds now. It is a key both plugins know, so neither imports the other.
+const preemptionDryRunKey fwk.StateKey = "kube-mesos.io/preemption-dry-run"
+
+type dryRun struct{}
+
+func (dryRun) Clone() fwk.StateData { return dryRun{} }
+
+// MarkPreemptionDryRun marks cs as a preemption dry run.
+func MarkPreemptionDryRun(cs fwk.CycleState) { cs.Write(preemptionDryRunKey, dryRun{}) }
+
+// InPreemptionDryRun reports whether cs is a preemption dry run.
+func InPreemptionDryRun(cs fwk.CycleState) bool {
+	_, err := cs.Read(preemptionDryRunKey)
+	return err == nil
+}

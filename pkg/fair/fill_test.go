@@ -1,4 +1,4 @@
-package allocator
+package fair
 
 import (
 	"fmt"
@@ -23,53 +23,59 @@ func vec(pairs ...string) resources.Vector {
 	return resources.FromList(l)
 }
 
-func mkAgent(name string, free resources.Vector) *agent {
+func mkAgent(name string, free resources.Vector) *Agent {
 	n := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}}}
-	return &agent{name: name, node: n, alloc: free, ports: resources.Ranges{{Begin: 1, End: 65535}}}
+	return &Agent{Name: name, Node: n, Alloc: free, Ports: resources.Ranges{{Begin: 1, End: 65535}}}
 }
 
-func mkDemand(role string, n int, req resources.Vector, edit func(*v1.Pod)) []demand {
-	var out []demand
+func mkDemand(role string, n int, req resources.Vector, edit func(*v1.Pod)) []Demand {
+	var out []Demand
 	for i := 0; i < n; i++ {
 		p := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: role, Name: fmt.Sprint(i), UID: types.UID(fmt.Sprintf("%s-%d", role, i))}}
 		if edit != nil {
 			edit(p)
 		}
-		out = append(out, demand{pod: p, req: req, counted: req.Only(cm), shape: req.String(), ports: resources.HostPorts(p), fit: newPodFit(p)})
+		out = append(out, Demand{Pod: p, Req: req, Counted: req.Only(cm), Shape: req.String(), Ports: resources.HostPorts(p), Fit: NewPodFit(p)})
 	}
 	return out
 }
 
-func mkIn(agents []*agent, roles map[string]*roleIn) *cycleIn {
-	in := &cycleIn{agents: agents, roles: roles, total: resources.Vector{}, counted: cm}
+func mkIn(agents []*Agent, roles map[string]*Role) *Input {
+	in := &Input{Agents: agents, Roles: roles, Total: resources.Vector{}, Counted: cm}
 	for _, a := range agents {
-		in.total.Add(a.alloc)
+		in.Total.Add(a.Alloc)
 	}
 	for _, r := range roles {
-		if r.alloc == nil {
-			r.alloc = resources.Vector{}
+		if r.Weight == 0 {
+			r.Weight = 1
 		}
-		if r.weight == 0 {
-			r.weight = 1
+		if r.Cap == 0 {
+			r.Cap = -1
 		}
 	}
-	densify(in, nil, nil)
+	Densify(in, func(a *Agent) resources.Vector { return a.Alloc })
 	return in
 }
 
-func pods(grants []*grant) map[string]int {
+func pods(grants []*Grant) map[string]int {
 	out := map[string]int{}
 	for _, g := range grants {
-		out[g.role] += g.pods
+		out[g.Role] += g.N
 	}
 	return out
+}
+
+// allocate runs Fill and returns its grants and reasons, as the tests read them.
+func allocate(in *Input) ([]*Grant, map[types.UID]string) {
+	out := Fill(in)
+	return out.Grants, out.Why
 }
 
 // TestAllocatePaper: the DRF paper's example through the allocator alone.
 func TestAllocatePaper(t *testing.T) {
-	in := mkIn([]*agent{mkAgent("n1", vec("cpu", "9", "memory", "18Gi"))}, map[string]*roleIn{
-		"a": {demand: mkDemand("a", 20, vec("cpu", "1", "memory", "4Gi"), nil)},
-		"b": {demand: mkDemand("b", 20, vec("cpu", "3", "memory", "1Gi"), nil)},
+	in := mkIn([]*Agent{mkAgent("n1", vec("cpu", "9", "memory", "18Gi"))}, map[string]*Role{
+		"a": {Demand: mkDemand("a", 20, vec("cpu", "1", "memory", "4Gi"), nil)},
+		"b": {Demand: mkDemand("b", 20, vec("cpu", "3", "memory", "1Gi"), nil)},
 	})
 	grants, why := allocate(in)
 	if got := pods(grants); got["a"] != 3 || got["b"] != 2 {
@@ -86,9 +92,9 @@ func TestAllocatePaper(t *testing.T) {
 func TestAllocateWeightsLimitsGuarantees(t *testing.T) {
 	one := vec("cpu", "1")
 	t.Run("weighted", func(t *testing.T) {
-		in := mkIn([]*agent{mkAgent("n1", vec("cpu", "12", "memory", "1Ti"))}, map[string]*roleIn{
-			"a": {weight: 3, demand: mkDemand("a", 20, one, nil)},
-			"b": {demand: mkDemand("b", 20, one, nil)},
+		in := mkIn([]*Agent{mkAgent("n1", vec("cpu", "12", "memory", "1Ti"))}, map[string]*Role{
+			"a": {Weight: 3, Demand: mkDemand("a", 20, one, nil)},
+			"b": {Demand: mkDemand("b", 20, one, nil)},
 		})
 		grants, _ := allocate(in)
 		if got := pods(grants); got["a"] != 9 || got["b"] != 3 {
@@ -96,9 +102,9 @@ func TestAllocateWeightsLimitsGuarantees(t *testing.T) {
 		}
 	})
 	t.Run("limit", func(t *testing.T) {
-		in := mkIn([]*agent{mkAgent("n1", vec("cpu", "12", "memory", "1Ti"))}, map[string]*roleIn{
-			"a": {limit: vec("cpu", "2"), demand: mkDemand("a", 20, one, nil)},
-			"b": {demand: mkDemand("b", 20, one, nil)},
+		in := mkIn([]*Agent{mkAgent("n1", vec("cpu", "12", "memory", "1Ti"))}, map[string]*Role{
+			"a": {Limit: vec("cpu", "2"), Demand: mkDemand("a", 20, one, nil)},
+			"b": {Demand: mkDemand("b", 20, one, nil)},
 		})
 		grants, why := allocate(in)
 		if got := pods(grants); got["a"] != 2 || got["b"] != 10 {
@@ -109,9 +115,9 @@ func TestAllocateWeightsLimitsGuarantees(t *testing.T) {
 		}
 	})
 	t.Run("guarantee first and kept free", func(t *testing.T) {
-		in := mkIn([]*agent{mkAgent("n1", vec("cpu", "10", "memory", "1Ti"))}, map[string]*roleIn{
-			"g": {guarantee: vec("cpu", "6"), demand: mkDemand("g", 4, one, nil)},
-			"o": {demand: mkDemand("o", 20, one, nil)},
+		in := mkIn([]*Agent{mkAgent("n1", vec("cpu", "10", "memory", "1Ti"))}, map[string]*Role{
+			"g": {Guarantee: vec("cpu", "6"), Demand: mkDemand("g", 4, one, nil)},
+			"o": {Demand: mkDemand("o", 20, one, nil)},
 		})
 		grants, _ := allocate(in)
 		// g is served first up to its 4 pending pods; o may not take the 2
@@ -121,10 +127,10 @@ func TestAllocateWeightsLimitsGuarantees(t *testing.T) {
 		}
 	})
 	t.Run("hierarchy", func(t *testing.T) {
-		in := mkIn([]*agent{mkAgent("n1", vec("cpu", "12", "memory", "1Ti"))}, map[string]*roleIn{
-			"eng/ml":  {demand: mkDemand("ml", 20, one, nil)},
-			"eng/web": {demand: mkDemand("web", 20, one, nil)},
-			"ops":     {demand: mkDemand("ops", 20, one, nil)},
+		in := mkIn([]*Agent{mkAgent("n1", vec("cpu", "12", "memory", "1Ti"))}, map[string]*Role{
+			"eng/ml":  {Demand: mkDemand("ml", 20, one, nil)},
+			"eng/web": {Demand: mkDemand("web", 20, one, nil)},
+			"ops":     {Demand: mkDemand("ops", 20, one, nil)},
 		})
 		grants, _ := allocate(in)
 		if got := pods(grants); got["eng/ml"] != 3 || got["eng/web"] != 3 || got["ops"] != 6 {
@@ -135,28 +141,28 @@ func TestAllocateWeightsLimitsGuarantees(t *testing.T) {
 
 func TestAllocateConstraintsPortsPacking(t *testing.T) {
 	tainted := mkAgent("gpu", vec("cpu", "8", "memory", "8Gi"))
-	tainted.node.Spec.Taints = []v1.Taint{{Key: "dedicated", Value: "gpu", Effect: v1.TaintEffectNoSchedule}}
-	tainted.tainted = true
+	tainted.Node.Spec.Taints = []v1.Taint{{Key: "dedicated", Value: "gpu", Effect: v1.TaintEffectNoSchedule}}
+	tainted.Tainted = true
 	zoned := mkAgent("zb", vec("cpu", "8", "memory", "8Gi"))
-	zoned.node.Labels["zone"] = "b"
+	zoned.Node.Labels["zone"] = "b"
 	plain := mkAgent("plain", vec("cpu", "8", "memory", "8Gi"))
-	plain.ports = resources.Ranges{{Begin: 31000, End: 32000}}
+	plain.Ports = resources.Ranges{{Begin: 31000, End: 32000}}
 	reserved := mkAgent("res", vec("cpu", "8", "memory", "8Gi"))
-	reserved.reservedFor = "owner"
-	for _, a := range []*agent{tainted, zoned, reserved} {
-		a.ports = resources.Ranges{{Begin: 1, End: 1000}}
+	reserved.ReservedFor = "owner"
+	for _, a := range []*Agent{tainted, zoned, reserved} {
+		a.Ports = resources.Ranges{{Begin: 1, End: 1000}}
 	}
-	in := mkIn([]*agent{tainted, zoned, plain, reserved}, map[string]*roleIn{
-		"tol": {demand: mkDemand("tol", 1, vec("cpu", "1"), func(p *v1.Pod) {
+	in := mkIn([]*Agent{tainted, zoned, plain, reserved}, map[string]*Role{
+		"tol": {Demand: mkDemand("tol", 1, vec("cpu", "1"), func(p *v1.Pod) {
 			p.Spec.Tolerations = []v1.Toleration{{Key: "dedicated", Operator: v1.TolerationOpExists}}
 			p.Spec.NodeSelector = map[string]string{"kubernetes.io/hostname": "gpu"}
 		})},
-		"sel": {demand: mkDemand("sel", 2, vec("cpu", "1"), func(p *v1.Pod) { p.Spec.NodeSelector = map[string]string{"zone": "b"} })},
-		"port": {demand: mkDemand("port", 1, vec("cpu", "1"), func(p *v1.Pod) {
+		"sel": {Demand: mkDemand("sel", 2, vec("cpu", "1"), func(p *v1.Pod) { p.Spec.NodeSelector = map[string]string{"zone": "b"} })},
+		"port": {Demand: mkDemand("port", 1, vec("cpu", "1"), func(p *v1.Pod) {
 			p.Spec.Containers = []v1.Container{{Ports: []v1.ContainerPort{{HostPort: 31500}}}}
 		})},
-		"bad": {demand: mkDemand("bad", 1, vec("cpu", "1"), func(p *v1.Pod) { p.Spec.NodeSelector = map[string]string{"zone": "nowhere"} })},
-		"owner": {demand: mkDemand("owner", 10, vec("cpu", "500m"), func(p *v1.Pod) {
+		"bad": {Demand: mkDemand("bad", 1, vec("cpu", "1"), func(p *v1.Pod) { p.Spec.NodeSelector = map[string]string{"zone": "nowhere"} })},
+		"owner": {Demand: mkDemand("owner", 10, vec("cpu", "500m"), func(p *v1.Pod) {
 			p.Spec.NodeSelector = map[string]string{"kubernetes.io/hostname": "res"}
 		})},
 	})
@@ -164,8 +170,8 @@ func TestAllocateConstraintsPortsPacking(t *testing.T) {
 	where := map[string]string{}
 	perRole := map[string]int{}
 	for _, g := range grants {
-		where[g.role] = g.agent.name
-		perRole[g.role]++
+		where[g.Role] = g.Agent.Name
+		perRole[g.Role]++
 	}
 	for role, want := range map[string]string{"tol": "gpu", "sel": "zb", "port": "plain", "owner": "res"} {
 		if where[role] != want {
@@ -179,25 +185,25 @@ func TestAllocateConstraintsPortsPacking(t *testing.T) {
 		t.Errorf("bad placed on %q, why %q", where["bad"], why["bad-0"])
 	}
 	for _, g := range grants {
-		if g.role == "port" && (len(g.ports) != 1 || g.ports[0] != 31500) {
-			t.Errorf("port grant carries ports %v", g.ports)
+		if g.Role == "port" && (len(g.Ports) != 1 || g.Ports[0] != 31500) {
+			t.Errorf("port grant carries ports %v", g.Ports)
 		}
 	}
 }
 
 func TestAllocateFiltersAndTenPodsPerNode(t *testing.T) {
 	a1, a2 := mkAgent("n1", vec("cpu", "10", "memory", "10Gi")), mkAgent("n2", vec("cpu", "10", "memory", "10Gi"))
-	in := mkIn([]*agent{a1, a2}, map[string]*roleIn{"r": {demand: mkDemand("r", 20, vec("cpu", "1", "memory", "1Gi"), nil)}})
+	in := mkIn([]*Agent{a1, a2}, map[string]*Role{"r": {Demand: mkDemand("r", 20, vec("cpu", "1", "memory", "1Gi"), nil)}})
 	grants, _ := allocate(in)
-	if len(grants) != 2 || grants[0].pods != 10 || grants[1].pods != 10 {
+	if len(grants) != 2 || grants[0].N != 10 || grants[1].N != 10 {
 		t.Fatalf("20 pods on 2 nodes: want 2 offers of 10 pods, got %d grants", len(grants))
 	}
 	b1, b2 := mkAgent("n1", vec("cpu", "10", "memory", "10Gi")), mkAgent("n2", vec("cpu", "10", "memory", "10Gi"))
-	in = mkIn([]*agent{b1, b2}, map[string]*roleIn{"r": {demand: mkDemand("r", 20, vec("cpu", "1", "memory", "1Gi"), nil)}})
-	in.filtered = func(node, role string) bool { return node == "n1" && role == "r" }
+	in = mkIn([]*Agent{b1, b2}, map[string]*Role{"r": {Demand: mkDemand("r", 20, vec("cpu", "1", "memory", "1Gi"), nil)}})
+	in.Filtered = func(node, role string) bool { return node == "n1" && role == "r" }
 	grants, why := allocate(in)
-	if got := pods(grants); got["r"] != 10 || grants[0].agent.name != "n2" {
-		t.Errorf("filtered n1: placed %v on %s", got, grants[0].agent.name)
+	if got := pods(grants); got["r"] != 10 || grants[0].Agent.Name != "n2" {
+		t.Errorf("filtered n1: placed %v on %s", got, grants[0].Agent.Name)
 	}
 	if !strings.Contains(why["r-15"], "refuse filter") {
 		t.Errorf("why = %q", why["r-15"])
@@ -208,16 +214,16 @@ func TestAllocateFiltersAndTenPodsPerNode(t *testing.T) {
 // preemptor on its nominated node, even when another role is lower.
 func TestAllocatePreemptorsFirst(t *testing.T) {
 	n1 := mkAgent("n1", vec("cpu", "2", "memory", "8Gi"))
-	in := mkIn([]*agent{n1}, map[string]*roleIn{
-		"early": {alloc: vec("cpu", "2"), demand: mkDemand("early", 2, vec("cpu", "1"), nil)},
-		"late": {alloc: vec("cpu", "4"), demand: mkDemand("late", 2, vec("cpu", "1"), func(p *v1.Pod) {
+	in := mkIn([]*Agent{n1}, map[string]*Role{
+		"early": {Alloc: vec("cpu", "2"), Demand: mkDemand("early", 2, vec("cpu", "1"), nil)},
+		"late": {Alloc: vec("cpu", "4"), Demand: mkDemand("late", 2, vec("cpu", "1"), func(p *v1.Pod) {
 			if p.Name == "0" || p.Name == "1" {
 				p.Status.NominatedNodeName = "n1"
 			}
 		})},
 	})
-	for i := range in.roles["late"].demand {
-		in.roles["late"].demand[i].nominated = "n1"
+	for i := range in.Roles["late"].Demand {
+		in.Roles["late"].Demand[i].Nominated = "n1"
 	}
 	grants, _ := allocate(in)
 	if got := pods(grants); got["late"] != 2 || got["early"] != 0 {

@@ -1,4 +1,4 @@
-package allocator
+package fair
 
 import (
 	"fmt"
@@ -11,28 +11,28 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// podFit checks the placement constraints of a pod that the allocator can
+// PodFit checks the placement constraints of a pod that the allocator can
 // judge alone, so that it offers a role only agents its pods may use: node
 // selector and required node affinity, and taints with effect NoSchedule or
 // NoExecute. (Inter-pod affinity, topology spread and other plugins' filters
 // need the scheduler's snapshot: an offer they make unusable is declined by
 // the MesosOffers plugin and goes to another role.)
-type podFit struct {
+type PodFit struct {
 	// key identifies the constraints: pods with the same key fit alike
 	// ("" for pods without constraints).
 	key         string
 	affinity    nodeaffinity.RequiredNodeAffinity
 	tolerations []v1.Toleration
 	simple      bool // no selector, no affinity, no tolerations
-	cache       map[*agent]bool
+	cache       map[*Agent]bool
 }
 
 // simpleFit is shared by every pod without placement constraints.
-var simpleFit = &podFit{simple: true}
+var simpleFit = &PodFit{simple: true}
 
-// fitFor returns the fit checker of a pod, shared by pods with the same
+// FitFor returns the fit checker of a pod, shared by pods with the same
 // constraints within a cycle.
-func fitFor(pod *v1.Pod, shared map[string]*podFit) *podFit {
+func FitFor(pod *v1.Pod, shared map[string]*PodFit) *PodFit {
 	if isSimple(pod) {
 		return simpleFit
 	}
@@ -40,7 +40,7 @@ func fitFor(pod *v1.Pod, shared map[string]*podFit) *podFit {
 	if f, ok := shared[k]; ok {
 		return f
 	}
-	f := newPodFit(pod)
+	f := NewPodFit(pod)
 	shared[k] = f
 	return f
 }
@@ -51,15 +51,15 @@ func isSimple(pod *v1.Pod) bool {
 		(a == nil || a.NodeAffinity == nil || a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil)
 }
 
-func newPodFit(pod *v1.Pod) *podFit {
+func NewPodFit(pod *v1.Pod) *PodFit {
 	if isSimple(pod) {
 		return simpleFit
 	}
-	return &podFit{
+	return &PodFit{
 		key:         constraintKey(pod),
 		affinity:    nodeaffinity.GetRequiredNodeAffinity(pod),
 		tolerations: pod.Spec.Tolerations,
-		cache:       map[*agent]bool{},
+		cache:       map[*Agent]bool{},
 	}
 }
 
@@ -81,20 +81,24 @@ func constraintKey(pod *v1.Pod) string {
 	return b.String()
 }
 
-// matches reports whether the pod may go on the agent's node.
-func (f *podFit) matches(a *agent) bool {
+// Matches reports whether the pod may go on the agent's node (any pod may
+// go on an agent without a node).
+func (f *PodFit) Matches(a *Agent) bool {
+	if f == nil || a.Node == nil {
+		return true // no constraints, or the aggregate agent of Targets
+	}
 	if f.simple {
-		return !a.tainted
+		return !a.Tainted
 	}
 	if ok, seen := f.cache[a]; seen {
 		return ok
 	}
 	ok := true
-	if m, err := f.affinity.Match(a.node); err != nil || !m {
+	if m, err := f.affinity.Match(a.Node); err != nil || !m {
 		ok = false
 	}
-	if ok && a.tainted {
-		_, untolerated := corev1helpers.FindMatchingUntoleratedTaint(klog.TODO(), a.node.Spec.Taints, f.tolerations, func(t *v1.Taint) bool {
+	if ok && a.Tainted {
+		_, untolerated := corev1helpers.FindMatchingUntoleratedTaint(klog.TODO(), a.Node.Spec.Taints, f.tolerations, func(t *v1.Taint) bool {
 			return t.Effect == v1.TaintEffectNoSchedule || t.Effect == v1.TaintEffectNoExecute
 		}, true)
 		ok = !untolerated
@@ -103,8 +107,8 @@ func (f *podFit) matches(a *agent) bool {
 	return ok
 }
 
-// hardTaints reports whether a node has taints that keep pods off.
-func hardTaints(node *v1.Node) bool {
+// HardTaints reports whether a node has taints that keep pods off.
+func HardTaints(node *v1.Node) bool {
 	for _, t := range node.Spec.Taints {
 		if t.Effect == v1.TaintEffectNoSchedule || t.Effect == v1.TaintEffectNoExecute {
 			return true
@@ -112,3 +116,15 @@ func hardTaints(node *v1.Node) bool {
 	}
 	return false
 }
+
+// Key identifies the constraints ("" for none).
+func (f *PodFit) Key() string {
+	if f == nil {
+		return ""
+	}
+	return f.key
+}
+
+// Admits reports whether a pod's constraints and hardware allow an agent
+// (resources, ports, reservations and filters aside).
+func Admits(a *Agent, d *Demand) bool { return d.Fit.Matches(a) && hwAdmits(d, a) }

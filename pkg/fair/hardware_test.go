@@ -1,14 +1,12 @@
-package allocator
+package fair
 
 import (
 	"strings"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
-	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+		"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
 
 // labelPlacement is a stand-in for Hetero: a pod annotated gpu-model=M is
@@ -22,7 +20,7 @@ type labelPod struct {
 	p     *labelPlacement
 }
 
-func (l *labelPlacement) For(pod *v1.Pod) cluster.PodPlacement {
+func (l *labelPlacement) For(pod *v1.Pod) PodPlacement {
 	l.calls++
 	return &labelPod{model: pod.Annotations["gpu-model"], p: l}
 }
@@ -41,16 +39,16 @@ func (p *labelPod) Score(n *v1.Node, used resources.Vector) int64 {
 	return 10 * used["nvidia.com/gpu"] // fuller first
 }
 
-func gpuAgent(name, model string, cpu string, gpus string) *agent {
+func gpuAgent(name, model string, cpu string, gpus string) *Agent {
 	a := mkAgent(name, vec("cpu", cpu, "memory", "64Gi", "nvidia.com/gpu", gpus))
-	a.node.Labels["model"] = model
+	a.Node.Labels["model"] = model
 	return a
 }
 
-func withHW(p cluster.Placement, ds []demand) []demand {
-	c := &hwCache{placement: p, now: map[types.UID]hwEntry{}}
+func withHW(p Placement, ds []Demand) []Demand {
+	c := NewHWCache(p, nil)
 	for i := range ds {
-		ds[i].hw = c.of(ds[i].pod)
+		ds[i].HW = c.Of(ds[i].Pod)
 	}
 	return ds
 }
@@ -60,14 +58,14 @@ func withHW(p cluster.Placement, ds []demand) []demand {
 // node of its model, and the GPU pods pack onto the node they fill most.
 func TestAllocateByHardware(t *testing.T) {
 	pl := &labelPlacement{}
-	agents := []*agent{
+	agents := []*Agent{
 		gpuAgent("a100-1", "A100", "32", "8"),
 		gpuAgent("h100-1", "H100", "32", "8"),
 		mkAgent("cpu-1", vec("cpu", "32", "memory", "64Gi")),
 	}
-	in := mkIn(agents, map[string]*roleIn{
-		"web": {demand: withHW(pl, mkDemand("web", 3, vec("cpu", "1", "memory", "1Gi"), nil))},
-		"ml": {demand: withHW(pl, mkDemand("ml", 3, vec("cpu", "1", "memory", "1Gi", "nvidia.com/gpu", "2"), func(p *v1.Pod) {
+	in := mkIn(agents, map[string]*Role{
+		"web": {Demand: withHW(pl, mkDemand("web", 3, vec("cpu", "1", "memory", "1Gi"), nil))},
+		"ml": {Demand: withHW(pl, mkDemand("ml", 3, vec("cpu", "1", "memory", "1Gi", "nvidia.com/gpu", "2"), func(p *v1.Pod) {
 			p.Annotations = map[string]string{"gpu-model": "H100"}
 		}))},
 	})
@@ -76,9 +74,9 @@ func TestAllocateByHardware(t *testing.T) {
 		t.Fatalf("unplaced: %v", why)
 	}
 	for _, g := range grants {
-		want := map[string]string{"web": "cpu-1", "ml": "h100-1"}[g.role]
-		if g.agent.name != want {
-			t.Errorf("role %s got %d pod(s) on %s, want %s", g.role, g.pods, g.agent.name, want)
+		want := map[string]string{"web": "cpu-1", "ml": "h100-1"}[g.Role]
+		if g.Agent.Name != want {
+			t.Errorf("role %s got %d pod(s) on %s, want %s", g.Role, g.N, g.Agent.Name, want)
 		}
 	}
 	if got := pods(grants); got["web"] != 3 || got["ml"] != 3 {
@@ -90,8 +88,8 @@ func TestAllocateByHardware(t *testing.T) {
 // offered anything, and the reason says so.
 func TestAllocateHardwareNowhere(t *testing.T) {
 	pl := &labelPlacement{}
-	in := mkIn([]*agent{gpuAgent("a100-1", "A100", "32", "8"), mkAgent("cpu-1", vec("cpu", "32", "memory", "64Gi"))}, map[string]*roleIn{
-		"ml": {demand: withHW(pl, mkDemand("ml", 1, vec("cpu", "1", "nvidia.com/gpu", "1"), func(p *v1.Pod) {
+	in := mkIn([]*Agent{gpuAgent("a100-1", "A100", "32", "8"), mkAgent("cpu-1", vec("cpu", "32", "memory", "64Gi"))}, map[string]*Role{
+		"ml": {Demand: withHW(pl, mkDemand("ml", 1, vec("cpu", "1", "nvidia.com/gpu", "1"), func(p *v1.Pod) {
 			p.Annotations = map[string]string{"gpu-model": "H100"}
 		}))},
 	})
@@ -109,19 +107,19 @@ func TestAllocateHardwareNowhere(t *testing.T) {
 func TestHardwareCacheByVersion(t *testing.T) {
 	pl := &labelPlacement{}
 	d := mkDemand("r", 2, vec("cpu", "1"), nil)
-	d[0].pod.ResourceVersion, d[1].pod.ResourceVersion = "1", "1"
-	c := &hwCache{placement: pl, now: map[types.UID]hwEntry{}}
-	c.of(d[0].pod)
-	c.of(d[1].pod)
-	c = &hwCache{placement: pl, old: c.now, now: map[types.UID]hwEntry{}}
-	c.of(d[0].pod)
-	d[1].pod.ResourceVersion = "2"
-	c.of(d[1].pod)
+	d[0].Pod.ResourceVersion, d[1].Pod.ResourceVersion = "1", "1"
+	c := NewHWCache(pl, nil)
+	c.Of(d[0].Pod)
+	c.Of(d[1].Pod)
+	c = NewHWCache(pl, c)
+	c.Of(d[0].Pod)
+	d[1].Pod.ResourceVersion = "2"
+	c.Of(d[1].Pod)
 	if pl.calls != 3 {
 		t.Errorf("For called %d times, want 3 (two pods, one changed)", pl.calls)
 	}
-	c = &hwCache{placement: pl, old: c.now, now: map[types.UID]hwEntry{}}
-	c.of(d[1].pod)
+	c = NewHWCache(pl, c)
+	c.Of(d[1].Pod)
 	if len(c.now) != 1 || pl.calls != 3 {
 		t.Errorf("cache holds %d pods after a cycle with one, For calls %d", len(c.now), pl.calls)
 	}

@@ -1,0 +1,372 @@
+package cluster
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/fair"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+)
+
+// targetsInterval bounds how often RunTargets looks at the targets while
+// the state changes.
+const targetsInterval = 10 * time.Millisecond
+
+// targetCache holds the last fair targets and the state version they were
+// computed at. Readers get the published *fair.Targets, which is never
+// modified (a snapshot).
+type targetCache struct {
+	mu      sync.Mutex
+	targets *fair.Targets
+	key     targetsKey
+	at      time.Time
+}
+
+// Targets returns the roles' fair targets (fair.Compute over every role's
+// placed and pending pods and the capacity the scheduler sees), computed
+// again only when that input changed (demand.go): a pod placed or
+// forgotten in a scheduling cycle does not change it. The result is a
+// snapshot, never modified.
+func (s *State) Targets() *fair.Targets {
+	s.tc.mu.Lock()
+	defer s.tc.mu.Unlock()
+	s.mu.RLock()
+	key := s.targetsKeyLocked()
+	if s.tc.targets != nil && s.tc.key == key {
+		s.mu.RUnlock()
+		return s.tc.targets
+	}
+	in := s.targetInputLocked()
+	s.mu.RUnlock()
+	s.tc.targets, s.tc.key, s.tc.at = fair.Compute(in), key, time.Now()
+	return s.tc.targets
+}
+
+// RefreshTargets is Targets (kept for tests and tools that want to say
+// they read fresh targets).
+func (s *State) RefreshTargets() *fair.Targets { return s.Targets() }
+
+// RunTargets keeps the targets current until ctx ends: after a change of
+// the state it recomputes them (at most every targetsInterval) and, when a
+// role's target moved, tells the subscribers, so that pods the DRF gate
+// turned away are tried again.
+func (s *State) RunTargets(ctx context.Context) {
+	changed := s.Subscribe()
+	var before *fair.Targets
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+		after := s.Targets()
+		if moved(before, after) {
+			s.notify()
+		}
+		before = after
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(targetsInterval):
+		}
+	}
+}
+
+// moved reports whether some role's target changed.
+func moved(a, b *fair.Targets) bool {
+	if a == nil || b == nil {
+		return a != b
+	}
+	if len(a.Roles) != len(b.Roles) {
+		return true
+	}
+	for r, t := range b.Roles {
+		if o, ok := a.Roles[r]; !ok || o.Pods != t.Pods || !o.Alloc.Equal(t.Alloc) {
+			return true
+		}
+	}
+	return false
+}
+
+// SetHeldElsewhere tells the state how to learn the resources of its nodes
+// held outside Kubernetes (in Mesos mode: by other frameworks' tasks and
+// offers), which no role here can have.
+func (s *State) SetHeldElsewhere(f func() resources.Vector) {
+	s.mu.Lock()
+	s.heldElsewhere = f
+	s.epoch++
+	s.changedLocked(false)
+	s.mu.Unlock()
+	s.notify()
+}
+
+// targetInputLocked builds the targets' input: each role's pods — placed
+// (victims being evicted left out), preemptors owed their room, and pending
+// pods not blocked that fit some node — by shape and priority, and the
+// capacity the roles share: the schedulable nodes' allocatable minus what
+// pods of no role hold there and what is held elsewhere, plus what role
+// pods hold on nodes that take no new pods.
+func (s *State) targetInputLocked() *fair.TargetInput {
+	in := &fair.TargetInput{
+		Total: s.total.Clone(), Counted: s.config.Counted(), Counts: s.config.counts,
+		Roles: make(map[string]*fair.TargetRole, len(s.roleNS)),
+	}
+	capacity := s.total.Clone()
+	for name, n := range s.nodes {
+		if n.Schedulable {
+			capacity.Sub(n.UsedNoRole)
+			continue
+		}
+		for _, p := range s.byNode[name] {
+			if p.Role != "" && !p.Evicting {
+				capacity.Add(p.Request)
+			}
+		}
+	}
+	if s.heldElsewhere != nil {
+		capacity.Sub(s.heldElsewhere())
+	}
+	in.Capacity = capacity.ClampZero()
+	for _, r := range s.sorter.Roles() {
+		g, l := s.quotaLocked(r)
+		in.Roles[r] = &fair.TargetRole{Weight: s.sorter.Weight(r), Guarantee: g, Limit: l}
+	}
+	role := func(name string) *fair.TargetRole {
+		r := in.Roles[name]
+		if r == nil {
+			r = &fair.TargetRole{Weight: s.sorter.Weight(name)}
+			in.Roles[name] = r
+		}
+		return r
+	}
+	for name, groups := range s.placedBy {
+		r := role(name)
+		for _, g := range groups {
+			r.Groups = append(r.Groups, fair.PodGroup{Req: g.req, Count: g.n, Bound: true, Prio: g.prio})
+		}
+	}
+	for name, pd := range s.pendingBy {
+		for _, g := range pd.groups {
+			var any *Pod
+			nominated := 0
+			for _, p := range g.pods {
+				if any == nil {
+					any = p
+				}
+				if p.Nominated {
+					nominated++
+				}
+			}
+			if any == nil {
+				continue
+			}
+			r := role(name)
+			req := s.config.only(g.req)
+			if nominated > 0 {
+				r.Groups = append(r.Groups, fair.PodGroup{Req: req, Count: nominated, Bound: true, Prio: g.prio})
+			}
+			if n := g.unblocked(s.freedVersion) - nominated; n > 0 && s.fitsSomeNodeLocked(any) {
+				r.Groups = append(r.Groups, fair.PodGroup{Req: req, Count: n, Prio: g.prio})
+			}
+		}
+	}
+	// A role's groups in serving order: priority, then shape, then placed
+	// before pending. Which of a role's pods the target holds then does not
+	// depend on which are placed yet (placing a pod leaves the targets as
+	// they were); the placed ones still go first between equal shares of
+	// different roles, to ask for the fewest evictions.
+	for _, r := range in.Roles {
+		sort.Slice(r.Groups, func(i, j int) bool {
+			a, b := r.Groups[i], r.Groups[j]
+			if a.Prio != b.Prio {
+				return a.Prio > b.Prio
+			}
+			if sa, sb := a.Req.String(), b.Req.String(); sa != sb {
+				return sa < sb
+			}
+			return a.Bound && !b.Bound
+		})
+	}
+	return in
+}
+
+// fitsSomeNodeLocked reports whether a pending pod's requests fit the
+// allocatable resources of some schedulable node (a pod that fits none can
+// never run and asks for nothing). Cached per shape until nodes change.
+func (s *State) fitsSomeNodeLocked(p *Pod) bool {
+	if s.nodeFitVersion != s.nodesVersion || s.nodeFit == nil {
+		s.nodeFitVersion, s.nodeFit = s.nodesVersion, map[string]bool{}
+	}
+	if ok, seen := s.nodeFit[p.Shape]; seen {
+		return ok
+	}
+	ok := false
+	for _, n := range s.nodes {
+		if n.Schedulable && p.Request.Fits(n.Allocatable) {
+			ok = true
+			break
+		}
+	}
+	s.nodeFit[p.Shape] = ok
+	return ok
+}
+
+// Allocation returns a role's own allocation (bound and assumed pods not
+// being evicted, and preemptors owed their room).
+func (s *State) Allocation(role string) resources.Vector {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.sorter.Allocation(role)
+}
+
+// FairShare places a role, with req added, against its fair target. A
+// preemptor whose nomination counts already adds nothing.
+func (s *State) FairShare(uid types.UID, role string, req resources.Vector) (fair.Verdict, fair.Target) {
+	t := s.Targets()
+	s.mu.RLock()
+	alloc := s.sorter.Allocation(role)
+	if p, ok := s.pods[uid]; !ok || !p.Nominated {
+		alloc.Add(s.config.only(req))
+	}
+	s.mu.RUnlock()
+	target, _ := t.Of(role)
+	return t.Compare(role, alloc), target
+}
+
+// Nominated reports whether a pod is a preemptor whose victims are being
+// evicted (it already counts for its role).
+func (s *State) Nominated(uid types.UID) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, ok := s.pods[uid]
+	return ok && p.Nominated
+}
+
+// Evicting reports whether a pod is a victim of a preemption in flight.
+func (s *State) Evicting(uid types.UID) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, ok := s.pods[uid]
+	return ok && p.Evicting
+}
+
+// evictionGrace is how long a victim counts as gone without being deleted,
+// and a preemptor as nominated without a nominated node; after that (the
+// eviction failed, the nomination was dropped) both count as before.
+const evictionGrace = time.Minute
+
+// Preempting records a preemption the DRF plugin just started: the victims
+// stop counting for their roles and the preemptor counts for its role at
+// once, before the API server and the informers catch up, so the next
+// preemption decision sees the result of this one (no overshoot).
+func (s *State) Preempting(preemptor *v1.Pod, node string, victims []*v1.Pod) {
+	s.mu.Lock()
+	now := time.Now()
+	for _, v := range victims {
+		p, ok := s.pods[v.UID]
+		if !ok || p.Evicting || p.NodeName == "" {
+			continue
+		}
+		p.Evicting, p.EvictingSince = true, now
+		if p.Role != "" {
+			s.sorter.Unallocate(p.Role, s.config.only(p.Request))
+			s.countPlacedLocked(p, -1)
+		}
+	}
+	if p, ok := s.pods[preemptor.UID]; ok && p.Pending() && p.Role != "" {
+		s.clearNominationLocked(p)
+		p.Nominated, p.NominatedSince, p.NominatedNode = true, now, node
+		s.sorter.Allocate(p.Role, s.config.only(p.Request))
+		s.pendingOf(p.Role).nominated++
+	}
+	s.changedLocked(false)
+	s.mu.Unlock()
+	s.notify()
+}
+
+// ReleaseNomination stops counting a preemptor for its role: its preemption
+// did not get it placed (it failed again, or was retried), so the room it
+// was owed is no longer held for it.
+func (s *State) ReleaseNomination(uid types.UID) {
+	s.mu.Lock()
+	p, ok := s.pods[uid]
+	if !ok || !p.Nominated {
+		s.mu.Unlock()
+		return
+	}
+	s.clearNominationLocked(p)
+	s.changedLocked(false)
+	s.mu.Unlock()
+	s.notify()
+}
+
+// clearNominationLocked stops counting a preemptor's nomination.
+func (s *State) clearNominationLocked(p *Pod) {
+	if !p.Nominated {
+		return
+	}
+	if p.Role != "" {
+		s.sorter.Unallocate(p.Role, s.config.only(p.Request))
+		if pd := s.pendingBy[p.Role]; pd != nil {
+			if g := pd.groups[groupKey{p.Shape, p.Priority}]; g != nil && g.pods[p.UID] != nil {
+				pd.nominated--
+			}
+		}
+	}
+	p.Nominated, p.NominatedNode = false, ""
+}
+
+// FairToPreempt reports whether evicting victims for a pod of role asking
+// req moves the cluster toward the fair targets and nothing else:
+//
+//   - the preemptor's role, with the pod, stays within its target;
+//   - every victim's role other than the preemptor's stays at or above its
+//     own target without the victims (so it cannot preempt back: no
+//     ping-pong);
+//   - and no victim role ends with a lower weighted share than the
+//     preemptor's role (between roles whose targets tie, nobody moves).
+//
+// Victims already being evicted count as gone and are not taken off twice.
+// A victim of the preemptor's own role is never fair to take.
+func (s *State) FairToPreempt(preemptor *v1.Pod, role string, req resources.Vector, victimPods []*v1.Pod) bool {
+	t := s.Targets()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mine := s.sorter.Allocation(role)
+	if p, ok := s.pods[preemptor.UID]; !ok || !p.Nominated {
+		mine.Add(s.config.only(req))
+	}
+	if v := t.Compare(role, mine); v != fair.Below && v != fair.At {
+		return false
+	}
+	take := map[string]resources.Vector{}
+	for _, vp := range victimPods {
+		p, ok := s.pods[vp.UID]
+		if !ok || p.Role == "" || p.Role == role {
+			return false
+		}
+		if take[p.Role] == nil {
+			take[p.Role] = resources.Vector{}
+		}
+		if !p.Evicting {
+			take[p.Role].Add(s.config.only(p.Request))
+		}
+	}
+	myKey := resources.WeightedShare(t.Share(mine), s.sorter.Weight(role))
+	for v, r := range take {
+		after := s.sorter.Allocation(v)
+		after.Sub(r)
+		if c := t.Compare(v, after); c != fair.At && c != fair.Above {
+			return false
+		}
+		if resources.WeightedShare(t.Share(after), s.sorter.Weight(v)) < myKey-fair.Epsilon {
+			return false
+		}
+	}
+	return true
+}
