@@ -91,4 +91,3 @@ func (s *State) belowGuaranteeLocked(role string) bool {
 	g, _ := s.quotaLocked(role)
 	return quota.Below(g, s.sorter.SubtreeView(role))
 }
-

@@ -497,7 +497,7 @@ func (f *filler) bulk(name string, r *Role, d *Demand, a *Agent) int {
 				return 1
 			}
 			// pods p with (alloc + p·x) < limit+alloc, i.e. p < limit/x.
-			p := int(math.Ceil(limit/float64(x))) // the first count whose key reaches next
+			p := int(math.Ceil(limit / float64(x))) // the first count whose key reaches next
 			n = min(n, max(1, p))
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
 
