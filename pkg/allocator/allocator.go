@@ -11,7 +11,8 @@
 //	static reservation  node label kube-mesos.io/reserved-role: the node's
 //	                    resources are offered only to that role, as reserved
 //	active role         a role with pods waiting for this scheduler, not suppressed
-//	allocation cycle    every Interval, and at once when a role revives
+//	allocation cycle    every Interval, and at once when a role revives or
+//	                    capacity is freed
 //	DRF sorter          roles.Sorter over the shares of bound, assumed and offered resources
 //	decline filter      (node, role) skipped for the refuse duration
 //	offer timeout       unused offers are rescinded after OfferTimeout
@@ -131,18 +132,29 @@ func (a *Allocator) Run(ctx context.Context, h offer.Handler) error {
 	logger.V(2).Info("Embedded allocator running", "interval", a.cfg.Interval, "offerTimeout", a.cfg.OfferTimeout)
 	ticker := time.NewTicker(a.cfg.Interval)
 	defer ticker.Stop()
+	changed := a.state.Subscribe()
 	for {
 		a.Cycle(ctx, h)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C:
-		case <-a.wake:
-			select { // let revives that arrive together share one cycle
+		freed := a.state.FreedVersion()
+		for waiting := true; waiting; {
+			select {
 			case <-ctx.Done():
 				return nil
-			case <-time.After(reviveDelay):
+			case <-ticker.C:
+				waiting = false
+			case <-a.wake:
+				waiting = false
+			case <-changed:
+				// Capacity freed (a pod gone, a node added): offer it now,
+				// not at the next interval, so a preemptor whose victims
+				// left binds at once.
+				waiting = a.state.FreedVersion() == freed
 			}
+		}
+		select { // let changes that arrive together share one cycle
+		case <-ctx.Done():
+			return nil
+		case <-time.After(reviveDelay):
 		}
 	}
 }
@@ -371,6 +383,9 @@ func (a *Allocator) demandOf(role string, pending int, fits map[string]*fair.Pod
 
 // uncovered drops the pods that the role's outstanding offers already cover
 // (packed first-fit into what is left of them): they need no new offer.
+// A preemptor counts as covered only by an offer on its nominated node: the
+// room its victims leave is its own, and the scheduler holds it for it (it
+// counts nominated pods on their node), so it must be offered there.
 func uncovered(demands []fair.Demand, offers []*offer.Offer, agents map[string]*fair.Agent,
 	remaining func(string) (resources.Vector, resources.Ranges, bool)) []fair.Demand {
 	if len(offers) == 0 {
@@ -390,6 +405,9 @@ func uncovered(demands []fair.Demand, offers []*offer.Offer, agents map[string]*
 	for _, d := range demands {
 		covered := false
 		for j, o := range offers {
+			if d.Nominated != "" && o.Node != d.Nominated {
+				continue // a preemptor is covered only on its own node
+			}
 			if ag := agents[o.Node]; ag != nil && d.Req.Fits(left[j]) && fair.Admits(ag, &d) {
 				if _, ok := ports[j].ContainsAll(d.Ports); ok {
 					left[j].Sub(d.Req)

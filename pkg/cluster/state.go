@@ -241,6 +241,14 @@ func (s *State) notify() {
 	}
 }
 
+// FreedVersion increases whenever capacity may have been freed (a pod
+// gone, a node added or changed, offers arrived).
+func (s *State) FreedVersion() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.freedVersion
+}
+
 // Version increases on every change.
 func (s *State) Version() uint64 {
 	s.mu.RLock()

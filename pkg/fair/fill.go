@@ -324,7 +324,8 @@ func (f *filler) placeNominated() {
 		r := f.in.Roles[name]
 		rest := r.Demand[:0]
 		for _, d := range r.Demand {
-			if a := byAgent[d.Nominated]; d.Nominated != "" && a != nil && admits(f.in, a, name, &d) {
+			// Decline filters do not apply: the room is the preemptor's.
+			if a := byAgent[d.Nominated]; d.Nominated != "" && a != nil && admitsUnfiltered(a, name, &d) {
 				f.give(a, name, &d, 1, false)
 				continue
 			}
@@ -592,6 +593,11 @@ func portsFree(a *Agent, ports []int32) bool {
 
 // admits reports whether a pod of a role may go on an agent in this fill.
 func admits(in *Input, a *Agent, role string, d *Demand) bool {
+	return admitsUnfiltered(a, role, d) && (in.Filtered == nil || !in.Filtered(a.Name, role))
+}
+
+// admitsUnfiltered is admits without the (agent, role) decline filters.
+func admitsUnfiltered(a *Agent, role string, d *Demand) bool {
 	if a.ReservedFor != "" && a.ReservedFor != role {
 		return false
 	}
@@ -601,8 +607,5 @@ func admits(in *Input, a *Agent, role string, d *Demand) bool {
 	if _, ok := a.Ports.ContainsAll(d.Ports); !ok {
 		return false
 	}
-	if !d.Fit.Matches(a) || !hwAdmits(d, a) {
-		return false
-	}
-	return in.Filtered == nil || !in.Filtered(a.Name, role)
+	return d.Fit.Matches(a) && hwAdmits(d, a)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -270,7 +271,7 @@ func WaitForUnschedulable(ctx context.Context, c kubernetes.Interface, namespace
 // role that appeared since the fair targets were computed, a fair-share
 // preemption waiting out its delay, and a preemptor waiting for its
 // victims to go.
-var transientReasons = []string{drf.ErrReasonNoTarget, drf.ErrReasonPreemptionDeferred, drf.ErrReasonWaitingForVictims, "found a potential placement"}
+var transientReasons = []string{drf.ErrReasonNoTarget, drf.ErrReasonPreemptionDeferred, drf.ErrReasonWaitingForVictims, drf.ErrReasonFitsFree, "found a potential placement"}
 
 // Settled waits until every pod of the namespaces is either bound or marked
 // unschedulable after an attempt for a reason other than waiting for its
@@ -316,4 +317,37 @@ func containsAny(s string, subs []string) bool {
 		}
 	}
 	return false
+}
+
+// CreatePodsInParallel creates pods with several requests in flight, in
+// order within each worker's share, as a burst of submissions would.
+func CreatePodsInParallel(ctx context.Context, c kubernetes.Interface, workers int, pods ...*v1.Pod) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	next := make(chan *v1.Pod)
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range next {
+				if err := CreatePods(ctx, c, p); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for _, p := range pods {
+		next <- p
+	}
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
 }

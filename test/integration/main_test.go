@@ -6,9 +6,11 @@ package integration
 import (
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
+	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/ktesting"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/test/harness"
@@ -47,7 +49,7 @@ type env struct {
 // start brings up a control plane and, unless config is empty, our scheduler.
 func start(t *testing.T, config string) *env {
 	t.Helper()
-	_, ctx := ktesting.NewTestContext(t)
+	ctx := klog.NewContext(context.Background(), ktesting.NewLogger(t, ktesting.NewConfig(ktesting.Verbosity(testVerbosity()))))
 	ctx, cancel := context.WithCancel(ctx)
 	t.Cleanup(cancel)
 	cp, err := harness.StartControlPlane(t)
@@ -75,6 +77,17 @@ func (e *env) startScheduler(t *testing.T, config string) *harness.Scheduler {
 // withArgs appends a pluginConfig block to a profile.
 func withArgs(config, pluginConfig string) string {
 	return strings.TrimRight(config, "\n") + "\n    pluginConfig:\n" + pluginConfig
+}
+
+// testVerbosity is the log verbosity of the schedulers in the tests: 3
+// (state changes and per-pod decisions of our plugins at V(4) are left out,
+// and so are kube-scheduler's V(5) pod dumps, which cost more CPU than the
+// scheduling they describe), or KMS_TEST_V.
+func testVerbosity() int {
+	if v, err := strconv.Atoi(os.Getenv("KMS_TEST_V")); err == nil {
+		return v
+	}
+	return 3
 }
 
 func TestMain(m *testing.M) {

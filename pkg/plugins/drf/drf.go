@@ -153,18 +153,30 @@ func (pl *DRF) PreEnqueue(_ context.Context, pod *v1.Pod) *fwk.Status {
 	return nil
 }
 
-// Less orders pods by priority, then by fair-queuing start tag (the
-// weighted dominant share of the role when the pod arrived), then by age.
+// Less orders pods by priority, then preemptors before the others (the
+// room their victims leave is idle until they bind), then by fair-queuing
+// start tag (the weighted dominant share of the role when the pod arrived),
+// then by age.
 func (pl *DRF) Less(a, b fwk.QueuedEntityInfo) bool {
 	pa, pb := a.GetPriority(), b.GetPriority()
 	if pa != pb {
 		return pa > pb
+	}
+	if na, nb := pl.nominated(a), pl.nominated(b); na != nb {
+		return na
 	}
 	ta, tb := pl.tagOf(a), pl.tagOf(b)
 	if ta != tb {
 		return ta < tb
 	}
 	return a.GetTimestamp().Before(b.GetTimestamp())
+}
+
+func (pl *DRF) nominated(e fwk.QueuedEntityInfo) bool {
+	if pi, ok := e.(interface{ GetPodInfo() fwk.PodInfo }); ok {
+		return pl.state.Nominated(pi.GetPodInfo().GetPod().UID)
+	}
+	return false
 }
 
 func (pl *DRF) tagOf(e fwk.QueuedEntityInfo) float64 {
@@ -257,36 +269,37 @@ func (pl *DRF) PostFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, m
 		// unschedulable nor a reason to preempt.
 		return nil, fwk.NewStatus(fwk.Unschedulable)
 	}
-	if pl.state.Nominated(pod.UID) {
-		if pl.waitingForVictims(pod) {
-			return nil, fwk.NewStatus(fwk.Unschedulable, ErrReasonWaitingForVictims)
-		}
-		// Its preemption did not get it placed: the room it was owed is no
-		// longer held for it; look again.
-		pl.state.ReleaseNomination(pod.UID)
+	nominated := pl.state.Nominated(pod.UID)
+	if nominated && pl.waitingForVictims(pod) {
+		return nil, fwk.NewStatus(fwk.Unschedulable, ErrReasonWaitingForVictims)
 	}
 	if s.noPreempt || pl.evaluator == nil {
+		pl.state.ReleaseNomination(pod.UID)
 		pl.state.MarkBlocked(pod.UID)
 		return nil, fwk.NewStatus(fwk.Unschedulable)
 	}
 	result, status := pl.evaluator.Preempt(ctx, cs, pod, m)
-	if status.IsSuccess() && result != nil && result.NominatingInfo != nil {
+	switch {
+	case status.IsSuccess() && result != nil && result.NominatingInfo != nil:
 		if v, ok := s.victims.Load(result.NominatedNodeName); ok {
 			victims := v.([]*v1.Pod)
 			pl.state.Preempting(pod, result.NominatedNodeName, victims)
 			pl.countEvictions(pod, victims)
 		}
-	} else {
-		switch {
-		case s.fitsFree.Load():
-			// Some node has room for it already: its offer is coming.
-		case s.deferredUntil.Load() > 0:
-			due := time.Unix(0, s.deferredUntil.Load())
-			pl.deferred.add(pod, due)
-			return result, fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf("%s (%v)", ErrReasonPreemptionDeferred, pl.args.FairSharePreemptionDelay.Duration))
-		default:
-			pl.state.MarkBlocked(pod.UID)
-		}
+	case s.fitsFree.Load():
+		// Some node has room for it already (a preemptor's victims are
+		// gone): its offer is coming. It keeps its nomination.
+		return nil, fwk.NewStatus(fwk.Unschedulable, ErrReasonFitsFree)
+	case s.deferredUntil.Load() > 0:
+		pl.state.ReleaseNomination(pod.UID)
+		due := time.Unix(0, s.deferredUntil.Load())
+		pl.deferred.add(pod, due)
+		return result, fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf("%s (%v)", ErrReasonPreemptionDeferred, pl.args.FairSharePreemptionDelay.Duration))
+	default:
+		// Its preemption, if it had one, did not get it placed, and no new
+		// one can: the room it was owed is no longer held for it.
+		pl.state.ReleaseNomination(pod.UID)
+		pl.state.MarkBlocked(pod.UID)
 	}
 	if msg := status.Message(); msg != "" {
 		return result, fwk.NewStatus(status.Code(), "preemption: "+msg)

@@ -2,6 +2,7 @@ package drf
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -96,8 +97,9 @@ type victim struct {
 //
 //  1. the dry run judges the room the node would have (the cycle state is
 //     marked a preemption dry run: MesosOffers counts the node's free
-//     resources, not only the offers the role holds now); if the pod fits
-//     with no victim, nothing is evicted (its offer is coming);
+//     resources, not only the offers the role holds now), with the victims
+//     of earlier preemptions gone and their preemptors in their place; if
+//     the pod fits with no victim, nothing is evicted (its offer is coming);
 //  2. potential victims: pods of lower priority (classic preemption) and,
 //     with FairShare preemption once the pod is older than the fair-share
 //     preemption delay, pods of the same priority of other roles whose
@@ -116,6 +118,30 @@ func (p *preemptor) SelectVictimsOnNode(ctx context.Context, cs fwk.CycleState, 
 		return nil, 0, fwk.AsStatus(err)
 	}
 	cyclestate.MarkPreemptionDryRun(cs)
+	removePod := func(pi fwk.PodInfo) *fwk.Status {
+		if err := nodeInfo.RemovePod(klog.FromContext(ctx), pi.GetPod()); err != nil {
+			return fwk.AsStatus(err)
+		}
+		return pl.handle.RunPreFilterExtensionRemovePod(ctx, cs, pod, pi, nodeInfo)
+	}
+	remove := func(v *victim) *fwk.Status { return removePod(v.dv.Pods()[0]) }
+	add := func(v *victim) *fwk.Status {
+		pi := v.dv.Pods()[0]
+		nodeInfo.AddPodInfo(pi)
+		return pl.handle.RunPreFilterExtensionAddPod(ctx, cs, pod, pi, nodeInfo)
+	}
+	// Victims of earlier preemptions are leaving: their room belongs to
+	// their preemptors, which the filters count as nominated pods. Taking
+	// them as victims again would promise the same room twice.
+	all = slices.DeleteFunc(slices.Clone(all), func(dv *preemption.DomainVictim) bool {
+		if dv.IsGroup() || len(dv.Pods()) != 1 || !pl.state.Evicting(dv.Pods()[0].GetPod().UID) {
+			return false
+		}
+		if s := removePod(dv.Pods()[0]); !s.IsSuccess() {
+			klog.FromContext(ctx).V(4).Info("Cannot take a leaving victim off the node in a dry run", "pod", klog.KObj(dv.Pods()[0].GetPod()), "status", s)
+		}
+		return true
+	})
 	fits := func() bool { return pl.handle.RunFilterPluginsWithNominatedPods(ctx, cs, pod, nodeInfo).IsSuccess() }
 	if fits() {
 		ps.fitsFree.Store(true)
@@ -124,18 +150,6 @@ func (p *preemptor) SelectVictimsOnNode(ctx context.Context, cs fwk.CycleState, 
 	potential, byDV := p.potentialVictims(pod, ps, all)
 	if len(potential) == 0 {
 		return nil, 0, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, "No preemption victims found for incoming pod")
-	}
-	remove := func(v *victim) *fwk.Status {
-		pi := v.dv.Pods()[0]
-		if err := nodeInfo.RemovePod(klog.FromContext(ctx), pi.GetPod()); err != nil {
-			return fwk.AsStatus(err)
-		}
-		return pl.handle.RunPreFilterExtensionRemovePod(ctx, cs, pod, pi, nodeInfo)
-	}
-	add := func(v *victim) *fwk.Status {
-		pi := v.dv.Pods()[0]
-		nodeInfo.AddPodInfo(pi)
-		return pl.handle.RunPreFilterExtensionAddPod(ctx, cs, pod, pi, nodeInfo)
 	}
 	for _, v := range potential {
 		if s := remove(v); !s.IsSuccess() {
@@ -260,17 +274,24 @@ func sortMostImportantFirst(vs []*victim) {
 	})
 }
 
-// waitingForVictims reports whether a nominated preemptor's victims are
-// still leaving its nominated node.
+// handoverWait is how long a preemptor waits for the room its victims
+// leave before it may preempt again: the victims' deletion, the offer of
+// their room and the binding take API round trips, and preempting again
+// meanwhile would evict twice for one pod.
+const handoverWait = 5 * time.Second
+
+// waitingForVictims reports whether a nominated preemptor should wait for
+// the room its preemption made: its victims are still leaving its node, or
+// they left less than handoverWait ago.
 func (pl *DRF) waitingForVictims(pod *v1.Pod) bool {
-	node := pod.Status.NominatedNodeName
-	if p, ok := pl.state.Pod(pod.UID); ok && p.NominatedNode != "" {
-		node = p.NominatedNode
-	}
-	if node == "" {
+	p, ok := pl.state.Pod(pod.UID)
+	if !ok || !p.Nominated {
 		return false
 	}
-	ni, _ := pl.handle.SnapshotSharedLister().NodeInfos().Get(node)
+	if time.Since(p.NominatedSince) < handoverWait {
+		return true
+	}
+	ni, _ := pl.handle.SnapshotSharedLister().NodeInfos().Get(p.NominatedNode)
 	if ni == nil {
 		return false
 	}

@@ -1,9 +1,12 @@
 package offers
 
 import (
+	"sort"
+
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
 
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
@@ -28,7 +31,7 @@ func (pl *Offers) Offers(offers []offer.Offer) {
 		for i, o := range os {
 			left[i] = o.Resources.Clone()
 		}
-		for _, p := range pl.state.PendingPods(role) {
+		for _, p := range nominatedFirst(pl.state.PendingPods(role)) {
 			for i := range os {
 				if p.Request.Fits(left[i]) {
 					if _, ok := os[i].Ports.ContainsAll(p.Ports); ok {
@@ -86,4 +89,11 @@ func (pl *Offers) rejectReserved(pods []*v1.Pod, why string) {
 			wp.Reject(Name, why)
 		}
 	}
+}
+
+// nominatedFirst puts preemptors (owed the room their victims left) before
+// the other pods, keeping the order otherwise.
+func nominatedFirst(pods []cluster.Pod) []cluster.Pod {
+	sort.SliceStable(pods, func(i, j int) bool { return pods[i].Nominated && !pods[j].Nominated })
+	return pods
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/fair"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
 )
@@ -47,7 +48,7 @@ func (pl *Offers) declineUnusable(ctx context.Context) {
 		}
 		pods, ok := runnable[v.Role]
 		if !ok {
-			pods = pl.state.RunnablePods(v.Role)
+			pods = pl.withinShare(pl.state.RunnablePods(v.Role))
 			runnable[v.Role] = pods
 		}
 		if age < maxAge && usable(v, pods) {
@@ -71,6 +72,18 @@ func (pl *Offers) declineUnusable(ctx context.Context) {
 		klog.FromContext(ctx).Error(err, "DECLINE failed", "offers", len(ids))
 	}
 	pl.state.Touch(false)
+}
+
+// withinShare keeps the pods whose role stays within its fair target with
+// them: the others are turned away by DRF and cannot use an offer.
+func (pl *Offers) withinShare(pods []cluster.Pod) []cluster.Pod {
+	out := pods[:0]
+	for _, p := range pods {
+		if v, _ := pl.state.FairShare(p.UID, p.Role, p.Request); v == fair.Below || v == fair.At {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func usable(v offer.View, pods []cluster.Pod) bool {

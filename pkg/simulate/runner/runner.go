@@ -199,7 +199,7 @@ func startMaster(sc *simulate.Scenario) (*emulator.Master, error) {
 // role that appeared since the fair targets were computed, a fair-share
 // preemption waiting out its delay, a preemptor waiting for its victims,
 // a pod whose offer went away.
-var transientReasons = []string{drf.ErrReasonNoTarget, drf.ErrReasonPreemptionDeferred, drf.ErrReasonWaitingForVictims,
+var transientReasons = []string{drf.ErrReasonNoTarget, drf.ErrReasonPreemptionDeferred, drf.ErrReasonWaitingForVictims, drf.ErrReasonFitsFree,
 	offers.ErrReasonOfferGone, "found a potential placement"}
 
 // watcher samples the cluster until placement settles. It also stands in
