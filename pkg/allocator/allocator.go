@@ -291,7 +291,86 @@ func (a *Allocator) input(now time.Time, agents []*fair.Agent) *fair.Input {
 		filters[k] = v
 	}
 	a.mu.Unlock()
+	return a.build(now, agents, outstanding, suppressed, filters, nil)
+}
 
+// Plan shares the nodes out from scratch, offering nothing: weighted DRF
+// progressive filling of every role's pods, placed and pending alike, over
+// the nodes as if they were empty — the packing the roles' fair shares make
+// when every agent is filled in DRF order. Each node's capacity is its
+// allocatable resources less what pods of no role hold and what held
+// returns for it (not nil: other Mesos frameworks). The grants say how much
+// of each node each role's pods would hold. With a Mesos master, which
+// offers a whole agent to one role, the MesosOffers plugin keeps what other
+// roles have yet to take of their part of an agent out of the role's reach,
+// so every agent ends up shared in the fair mix instead of stranding
+// resources that fit nobody.
+func (a *Allocator) Plan(held func(node string) resources.Vector) *fair.Output {
+	agents := a.agents()
+	noRole := map[string]resources.Vector{}
+	a.state.EachNode(func(n *cluster.Node) { noRole[n.Name] = n.UsedNoRole })
+	in := &fair.Input{Agents: agents, Roles: map[string]*fair.Role{}, Total: a.state.Total(), Counted: a.state.Counted(), Counts: a.state.Counts}
+	type groupKey struct {
+		role, shape string
+		prio        int32
+	}
+	placed := map[groupKey]*fair.Demand{}
+	a.state.EachPlaced(func(p *cluster.Pod) {
+		if p.Role == "" || p.Evicting {
+			return
+		}
+		k := groupKey{p.Role, p.Shape, p.Priority}
+		if d := placed[k]; d != nil {
+			d.Count++
+			return
+		}
+		placed[k] = &fair.Demand{Req: p.Request, Counted: p.Request.Only(in.Counted), Shape: p.Shape, Prio: p.Priority, Bound: true, Count: 1}
+	})
+	fits := map[string]*fair.PodFit{}
+	a.hwMu.Lock()
+	a.hw = fair.NewHWCache(a.state.Placement(), a.hw)
+	for _, r := range a.state.Roles() {
+		in.Roles[r.Name] = &fair.Role{Weight: r.Weight, Alloc: resources.Vector{}, Guarantee: r.Guarantee, Limit: r.Limit, Cap: -1}
+		if r.Pending > 0 {
+			in.Roles[r.Name].Demand = a.demandOf(r.Name, r.Pending, fits, in.Counted)
+		}
+	}
+	a.hwMu.Unlock()
+	for k, d := range placed {
+		if r := in.Roles[k.role]; r != nil {
+			r.Demand = append(r.Demand, *d)
+		}
+	}
+	for _, r := range in.Roles {
+		sort.SliceStable(r.Demand, func(i, j int) bool {
+			x, y := &r.Demand[i], &r.Demand[j]
+			if x.Prio != y.Prio {
+				return x.Prio > y.Prio
+			}
+			if x.Bound != y.Bound {
+				return x.Bound
+			}
+			return x.Shape < y.Shape
+		})
+		for i := range r.Demand {
+			r.Demand[i].Nominated = "" // a plan from scratch owes nobody a node
+		}
+	}
+	fair.Densify(in, func(ag *fair.Agent) resources.Vector {
+		free := ag.Alloc.Minus(noRole[ag.Name])
+		if held != nil {
+			free.Sub(held(ag.Name))
+		}
+		return free
+	})
+	return fair.Fill(in)
+}
+
+// build makes a fill's input from the state, the outstanding offers (their
+// resources are taken), suppressed roles, decline filters and what is held
+// outside Kubernetes per node.
+func (a *Allocator) build(now time.Time, agents []*fair.Agent, outstanding []offer.Offer, suppressed map[string]bool,
+	filters map[filterKey]time.Time, held func(node string) resources.Vector) *fair.Input {
 	in := &fair.Input{Agents: agents, Roles: map[string]*fair.Role{}, Total: a.state.Total(), Counted: a.state.Counted(), Counts: a.state.Counts}
 	if len(filters) > 0 {
 		in.Filtered = func(node, role string) bool {
@@ -333,7 +412,13 @@ func (a *Allocator) input(now time.Time, agents []*fair.Agent) *fair.Input {
 		}
 		ri.Demand = uncovered(a.demandOf(r.Name, r.Pending, fits, in.Counted), byRole[r.Name], byName, a.cfg.Remaining)
 	}
-	fair.Densify(in, func(ag *fair.Agent) resources.Vector { return ag.Alloc.Minus(ag.Used) })
+	fair.Densify(in, func(ag *fair.Agent) resources.Vector {
+		free := ag.Alloc.Minus(ag.Used)
+		if held != nil {
+			free.Sub(held(ag.Name))
+		}
+		return free
+	})
 	for i := range outstanding {
 		o := &outstanding[i]
 		if ag := byName[o.Node]; ag != nil {

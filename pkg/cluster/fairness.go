@@ -36,12 +36,21 @@ func (s *State) Targets() *fair.Targets {
 	s.tc.mu.Lock()
 	defer s.tc.mu.Unlock()
 	s.mu.RLock()
-	key := s.targetsKeyLocked()
+	key, heldElsewhere := s.targetsKeyLocked(), s.heldElsewhere
 	if s.tc.targets != nil && s.tc.key == key {
 		s.mu.RUnlock()
 		return s.tc.targets
 	}
-	in := s.targetInputLocked()
+	s.mu.RUnlock()
+	// Asked outside the state's lock: the offer source takes its own lock
+	// first and the state's after it (lock order: source, then state).
+	var held resources.Vector
+	if heldElsewhere != nil {
+		held = heldElsewhere()
+	}
+	s.mu.RLock()
+	key = s.targetsKeyLocked()
+	in := s.targetInputLocked(held)
 	s.mu.RUnlock()
 	s.tc.targets, s.tc.key, s.tc.at = fair.Compute(in), key, time.Now()
 	return s.tc.targets
@@ -105,13 +114,23 @@ func (s *State) SetHeldElsewhere(f func() resources.Vector) {
 	s.notify()
 }
 
+// HeldElsewhereChanged tells the state that what is held elsewhere may have
+// changed (the fair targets are computed again).
+func (s *State) HeldElsewhereChanged() {
+	s.mu.Lock()
+	s.epoch++
+	s.changedLocked(false)
+	s.mu.Unlock()
+	s.notify()
+}
+
 // targetInputLocked builds the targets' input: each role's pods — placed
 // (victims being evicted left out), preemptors owed their room, and pending
 // pods not blocked that fit some node — by shape and priority, and the
 // capacity the roles share: the schedulable nodes' allocatable minus what
 // pods of no role hold there and what is held elsewhere, plus what role
 // pods hold on nodes that take no new pods.
-func (s *State) targetInputLocked() *fair.TargetInput {
+func (s *State) targetInputLocked(held resources.Vector) *fair.TargetInput {
 	in := &fair.TargetInput{
 		Total: s.total.Clone(), Counted: s.config.Counted(), Counts: s.config.counts,
 		Roles: make(map[string]*fair.TargetRole, len(s.roleNS)),
@@ -128,9 +147,7 @@ func (s *State) targetInputLocked() *fair.TargetInput {
 			}
 		}
 	}
-	if s.heldElsewhere != nil {
-		capacity.Sub(s.heldElsewhere())
-	}
+	capacity.Sub(held)
 	in.Capacity = capacity.ClampZero()
 	for _, r := range s.sorter.Roles() {
 		g, l := s.quotaLocked(r)

@@ -351,6 +351,18 @@ func (s *State) Nodes() []Node {
 	return out
 }
 
+// NodeResources returns a node's allocatable resources and the requests of
+// the pods on it (copies).
+func (s *State) NodeResources(name string) (alloc, used resources.Vector, ok bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n, ok := s.nodes[name]
+	if !ok {
+		return nil, nil, false
+	}
+	return n.Allocatable.Clone(), n.Used.Clone(), true
+}
+
 // PodsOn returns copies of the pods bound or assumed on a node.
 func (s *State) PodsOn(node string) []Pod {
 	s.mu.RLock()
@@ -408,6 +420,19 @@ func (s *State) RunnablePods(role string) []Pod {
 	}
 	SortPods(out)
 	return out
+}
+
+// EachPlaced calls fn, under the state's read lock, for every pod bound or
+// assumed on a node, in no particular order. fn must not keep p nor call
+// back into the state.
+func (s *State) EachPlaced(fn func(p *Pod)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, pods := range s.byNode {
+		for _, p := range pods {
+			fn(p)
+		}
+	}
 }
 
 // EachPending calls fn, under the state's read lock, for every pod of the

@@ -218,7 +218,7 @@ func TestIncrementalTotals(t *testing.T) {
 				counted[r] += g.n
 			}
 		}
-		fresh := fair.Compute(s.targetInputLocked())
+		fresh := fair.Compute(s.targetInputLocked(nil))
 		s.mu.Unlock()
 		if !gotFree.Equal(free) {
 			t.Fatalf("step %d: free %v, recount %v", i, gotFree, free)

@@ -79,7 +79,7 @@ type Demand struct {
 	// is placed already: fewer evictions reach the target).
 	Bound bool
 	// Count is how many identical pods the demand stands for (0 means 1);
-	// only Targets groups pods, and such demands carry no Pod.
+	// grouped demands carry no Pod.
 	Count int
 }
 
@@ -139,6 +139,8 @@ type Output struct {
 	Why map[types.UID]string
 	// Alloc is each role's allocation at the end (counted resources).
 	Alloc map[string]resources.Vector
+	// Dims are the dimensions of the grants' dense vectors.
+	Dims *resources.Dims
 }
 
 // Reasons a pod was not placed.
@@ -452,7 +454,7 @@ func (f *filler) bulk(name string, r *Role, d *Demand, a *Agent) int {
 	}
 	for j, x := range d.DReq {
 		if x > 0 {
-			n = min(n, int(a.Free[j]/x))
+			n = min(n, int(max(0, a.Free[j])/x))
 		}
 	}
 	for anc := name; anc != "" && n > 1; anc = quota.Parent(anc) {
@@ -519,7 +521,7 @@ func (f *filler) noRoomKey(name string, d *Demand) string {
 }
 
 func (f *filler) output() *Output {
-	out := &Output{Grants: f.order, Why: f.why, Alloc: make(map[string]resources.Vector, len(f.names))}
+	out := &Output{Grants: f.order, Why: f.why, Alloc: make(map[string]resources.Vector, len(f.names)), Dims: f.in.Dims}
 	for _, name := range f.names {
 		out.Alloc[name] = f.in.Roles[name].Alloc
 	}

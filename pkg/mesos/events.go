@@ -89,8 +89,15 @@ func (s *Source) onOffers(ctx context.Context, e *scheduler.Event) error {
 		s.offers[o.ID.Value] = &o
 		out = append(out, convert(&o, n, nodes.freePods[n], now))
 	}
+	heldChanged := false
+	for n := range seen {
+		heldChanged = s.noteHeldLocked(n) || heldChanged
+	}
 	h := s.handler
 	s.mu.Unlock()
+	if heldChanged {
+		s.state.HeldElsewhereChanged()
+	}
 	out = s.relaunchOrphans(ctx, out)
 	s.noteAgents(nodes, seen, len(orphans))
 	if len(orphans) > 0 {

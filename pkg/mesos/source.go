@@ -19,6 +19,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpsched"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -30,6 +31,7 @@ import (
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
 
 const (
@@ -68,6 +70,10 @@ type Source struct {
 	connected   bool             // between SUBSCRIBED and the end of that subscription
 	lastErr     error            // why the last subscription ended or failed
 	seenNodes   sets.Set[string] // nodes some offer's agent mapped to
+	// held is, per node, what its agent holds outside this framework
+	// (other frameworks' tasks and offers), as the last offer there showed
+	// it: the agent's resources minus our pods and our offers.
+	held map[string]resources.Vector
 }
 
 var (
@@ -75,6 +81,7 @@ var (
 	_ offer.Killer      = &Source{}
 	_ offer.Maintenance = &Source{}
 	_ offer.Explainer   = &Source{}
+	_ offer.Capacity    = &Source{}
 )
 
 // New returns a Mesos source. factory and client are the scheduler's; the
@@ -83,7 +90,7 @@ func New(cfg Config, state *cluster.State, factory informers.SharedInformerFacto
 	s := &Source{
 		cfg: cfg, state: state, client: client, recorder: recorder, codec: codec(cfg.JSON),
 		roles: sets.New[string](), heartbeat: defaultHeartbeat, offers: map[string]*mesos.Offer{},
-		agents: map[string]string{}, subscribed: make(chan struct{}), ctx: context.Background(),
+		agents: map[string]string{}, subscribed: make(chan struct{}), ctx: context.Background(), held: map[string]resources.Vector{},
 	}
 	s.tasks = newTasks(s)
 	s.maintenance = newMaintenance(s)
@@ -331,14 +338,16 @@ func (s *Source) Suppress(ctx context.Context, roles ...string) error {
 }
 
 // Why says why no pod gets offers while the source is not subscribed (the
-// master is unreachable, refuses our credentials or certificate, ...).
-// It never reports a lack of room: the master, not this scheduler, decides
-// what is offered, and preempting pods would not make it offer more.
+// master is unreachable, refuses our credentials or certificate, ...): the
+// pod then only waits, and preempting pods would not make the master offer
+// more. While subscribed, a pod with no offer may need room: noRoom lets
+// the DRF plugin try a preemption, whose dry run evicts nothing if the pod
+// fits the room the scheduler can see.
 func (s *Source) Why(types.UID) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.connected {
-		return "", false
+		return "", true
 	}
 	if s.lastErr != nil {
 		return fmt.Sprintf("not subscribed to the Mesos master (%s): %v", errorClass(s.lastErr), s.lastErr), false
@@ -368,6 +377,55 @@ func errorClass(err error) string {
 		return "ended"
 	}
 	return "other"
+}
+
+// HeldElsewhere returns what a node's agent holds outside this framework,
+// as its last offer showed it. It implements offer.Capacity.
+func (s *Source) HeldElsewhere(node string) resources.Vector {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held[node].Clone()
+}
+
+// HeldElsewhereTotal sums HeldElsewhere over the nodes.
+func (s *Source) HeldElsewhereTotal() resources.Vector {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := resources.Vector{}
+	for _, h := range s.held {
+		out.Add(h)
+	}
+	return out
+}
+
+// noteHeldLocked records what an agent holds outside this framework when an
+// offer for it arrives: the master offers all of an agent's free resources
+// at once, so the agent's resources minus our pods and our outstanding
+// offers there is what others hold. Resources the node does not declare
+// are left out. It reports whether the node's figure changed.
+func (s *Source) noteHeldLocked(node string) bool {
+	alloc, used, ok := s.state.NodeResources(node)
+	if !ok {
+		return false
+	}
+	held := alloc.Minus(used)
+	for _, o := range s.offers {
+		if n, ok := s.agents[o.AgentID.Value]; ok && n == node {
+			v, _, _ := toVector(o.Resources, "")
+			held.Sub(v)
+		}
+	}
+	delete(held, v1.ResourcePods)
+	held = held.ClampZero()
+	if held.Equal(s.held[node]) {
+		return false
+	}
+	if held.IsZero() {
+		delete(s.held, node)
+	} else {
+		s.held[node] = held
+	}
+	return true
 }
 
 // nodeOfAgent returns the node an agent maps to, known from its offers.

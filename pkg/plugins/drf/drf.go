@@ -288,7 +288,9 @@ func (pl *DRF) PostFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, m
 		}
 	case s.fitsFree.Load():
 		// Some node has room for it already (a preemptor's victims are
-		// gone): its offer is coming. It keeps its nomination.
+		// gone): its offer is coming. It keeps its nomination; should its
+		// role reach its fair share first, it is tried again to say so.
+		pl.waiting.addUntil(pod, false)
 		return nil, fwk.NewStatus(fwk.Unschedulable, ErrReasonFitsFree)
 	case s.deferredUntil.Load() > 0:
 		pl.state.ReleaseNomination(pod.UID)

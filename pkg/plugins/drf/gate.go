@@ -14,20 +14,34 @@ import (
 // waiting remembers the pods DRF's PreFilter turned away (fairness gate, bad
 // role, limit, guarantee headroom) and re-activates them in the scheduling
 // queue as soon as a change of the cluster state lets them pass, through the
-// framework's pod activation rather than the periodic flush.
+// framework's pod activation rather than the periodic flush. It also
+// remembers pods DRF let through that wait for an offer with room free for
+// them: they are activated when their role stops being entitled to it (at
+// its fair share), so that their reason says so.
 type waiting struct {
 	mu   sync.Mutex
-	pods map[types.UID]*v1.Pod
+	pods map[types.UID]waitingPod
 	wake chan struct{}
 }
 
-func newWaiting() *waiting {
-	return &waiting{pods: map[types.UID]*v1.Pod{}, wake: make(chan struct{}, 1)}
+type waitingPod struct {
+	pod *v1.Pod
+	// pass: activate when DRF would let the pod through (true) or turn it
+	// away (false).
+	pass bool
 }
 
-func (w *waiting) add(pod *v1.Pod) {
+func newWaiting() *waiting {
+	return &waiting{pods: map[types.UID]waitingPod{}, wake: make(chan struct{}, 1)}
+}
+
+// add waits for the pod to pass DRF's PreFilter.
+func (w *waiting) add(pod *v1.Pod) { w.addUntil(pod, true) }
+
+// addUntil waits for DRF's verdict on the pod to become pass.
+func (w *waiting) addUntil(pod *v1.Pod, pass bool) {
 	w.mu.Lock()
-	w.pods[pod.UID] = pod
+	w.pods[pod.UID] = waitingPod{pod: pod, pass: pass}
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -61,8 +75,8 @@ func (pl *DRF) runActivator(ctx context.Context) {
 	}
 }
 
-// passing removes from the waiting set and returns the pods that would now
-// pass DRF's PreFilter; pods no longer pending are dropped.
+// passing removes from the waiting set and returns the pods whose verdict
+// is now the one they wait for; pods no longer pending are dropped.
 func (pl *DRF) passing() map[string]*v1.Pod {
 	pl.waiting.mu.Lock()
 	defer pl.waiting.mu.Unlock()
@@ -72,7 +86,8 @@ func (pl *DRF) passing() map[string]*v1.Pod {
 	}
 	verdict := map[group]bool{}
 	out := map[string]*v1.Pod{}
-	for uid, pod := range pl.waiting.pods {
+	for uid, w := range pl.waiting.pods {
+		pod := w.pod
 		p, ok := pl.state.Pod(uid)
 		if !ok || !p.Pending() {
 			delete(pl.waiting.pods, uid)
@@ -84,7 +99,7 @@ func (pl *DRF) passing() map[string]*v1.Pod {
 			pass = pl.admit(pod, p.Request).ok()
 			verdict[g] = pass
 		}
-		if pass {
+		if pass == w.pass {
 			delete(pl.waiting.pods, uid)
 			out[pod.Namespace+"/"+pod.Name] = pod
 		}

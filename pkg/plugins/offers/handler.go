@@ -17,6 +17,11 @@ import (
 // age order, that fit (first fit) into the role's new offers, wherever they
 // wait (unschedulable, backoff), plus those PreEnqueue holds.
 func (pl *Offers) Offers(offers []offer.Offer) {
+	if pl.plan != nil {
+		// Before the offers can be used: a role may use an offer only
+		// within the plan (plan.go).
+		pl.plan.refresh(pl.state.Version())
+	}
 	pl.book.Add(offers...)
 	byRole := map[string][]offer.Offer{}
 	for _, o := range offers {

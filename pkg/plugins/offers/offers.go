@@ -77,6 +77,9 @@ const (
 	ErrReasonOfferGone = "the offer was rescinded or changed"
 	// ErrReasonMaintenance: the node's agent is scheduled for maintenance.
 	ErrReasonMaintenance = "node(s) were scheduled for Mesos maintenance"
+	// ErrReasonPlannedForOthers: the room the role holds on the node is
+	// planned for other roles' pods (Mesos mode: see plan.go).
+	ErrReasonPlannedForOthers = "node(s) offered the pod's role room that is planned for other roles"
 )
 
 // Offers is the plugin.
@@ -96,6 +99,10 @@ type Offers struct {
 	held    map[types.UID]time.Time          // pods PreEnqueue holds, since when
 	revived map[types.UID]bool               // pods that asked for offers already
 	batches *batcher
+	// plan keeps a role to its planned part of the agents a Mesos master
+	// offers it whole (nil with the embedded allocator, whose offers are
+	// the plan already); see plan.go.
+	plan *plan
 }
 
 // New decodes and validates the args, creates the offer source and starts it.
@@ -133,6 +140,18 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 		waiting: map[string]map[types.UID]*v1.Pod{}, held: map[types.UID]time.Time{}, revived: map[types.UID]bool{},
 	}
 	pl.batches = newBatcher(pl)
+	if _, local := source.(offer.Local); !local {
+		pl.plan = &plan{planner: allocator.New(st, allocator.Config{DefaultPorts: defaultPorts(args)}), holding: func(fn func(node, role string, req resources.Vector)) {
+			st.EachPlaced(func(p *cluster.Pod) {
+				if p.Role != "" && !p.Evicting {
+					fn(p.NodeName, p.Role, p.Request)
+				}
+			})
+		}}
+		if h, ok := source.(offer.Capacity); ok {
+			pl.plan.held = h.HeldElsewhere
+		}
+	}
 	if _, err := h.SharedInformerFactory().Core().V1().Pods().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		DeleteFunc: func(obj any) {
 			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -293,6 +312,9 @@ func (pl *Offers) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, ni fwk
 	_, v := pl.book.Best(s.role, node, s.request, s.ports)
 	switch v {
 	case offer.Fits:
+		if pl.plan != nil && !s.request.Fits(pl.plan.usable(node, s.role, offeredTo(pl.book.OnNode(node), s.role))) {
+			return fwk.NewStatus(fwk.Unschedulable, ErrReasonPlannedForOthers)
+		}
 		return nil
 	case offer.PortsMissing:
 		return fwk.NewStatus(fwk.Unschedulable, ErrReasonPortsNotOffered)
@@ -352,6 +374,9 @@ func (pl *Offers) Reserve(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, n
 		return fwk.NewStatus(fwk.Unschedulable, ErrReasonOfferGone)
 	}
 	pl.state.Assume(pod, nodeName)
+	if pl.plan != nil {
+		pl.plan.take(nodeName, s.role, s.request)
+	}
 	pl.unwait(s.role, pod.UID)
 	klog.FromContext(ctx).V(4).Info("Reserved on offer", "pod", klog.KObj(pod), "node", nodeName, "offerID", id, "role", s.role)
 	return nil

@@ -24,6 +24,9 @@ const sweepInterval = 100 * time.Millisecond
 func (pl *Offers) runSweeper(ctx context.Context) {
 	active := sets.New[string]()
 	wait.UntilWithContext(ctx, func(ctx context.Context) {
+		if pl.plan != nil {
+			pl.plan.refresh(pl.state.Version())
+		}
 		pl.declineUnusable(ctx)
 		active = pl.syncActiveRoles(ctx, active)
 		pl.activateFixedRoles()
@@ -51,6 +54,7 @@ func (pl *Offers) declineUnusable(ctx context.Context) {
 			pods = pl.withinShare(pl.state.RunnablePods(v.Role))
 			runnable[v.Role] = pods
 		}
+		v.Free = pl.plan.usable(v.Node, v.Role, v.Free)
 		if age < maxAge && usable(v, pods) {
 			continue
 		}
@@ -97,12 +101,13 @@ func usable(v offer.View, pods []cluster.Pod) bool {
 	return false
 }
 
-// syncActiveRoles suppresses roles that have nothing pending any more and
-// revives roles that have again (Mesos SUPPRESS / REVIVE per role).
+// syncActiveRoles suppresses roles with no pending pod they could place now
+// (nothing pending, or every pending pod beyond the role's fair target) and
+// revives them when they have one again (Mesos SUPPRESS / REVIVE per role).
 func (pl *Offers) syncActiveRoles(ctx context.Context, before sets.Set[string]) sets.Set[string] {
 	now := sets.New[string]()
 	for _, r := range pl.state.Roles() {
-		if r.Pending > 0 {
+		if r.Pending > 0 && len(pl.withinShare(pl.state.RunnablePods(r.Name))) > 0 {
 			now.Insert(r.Name)
 		}
 	}

@@ -1,0 +1,110 @@
+package offers
+
+import (
+	"sync"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/allocator"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+)
+
+// A Mesos master offers all the free resources of an agent to one role at a
+// time. Left alone, the role offered an agent first would take all of it
+// that fits its pods — within its fair target overall, but not in the mix
+// that leaves each agent usable by the others (a role of memory-heavy pods
+// alone on an agent strands its CPUs). So with a master, the plugin plans
+// where the pending pods of every role would go, exactly as the embedded
+// allocator would offer them (allocator.Plan: DRF order, each role capped at
+// its fair target, what other frameworks hold left out), and a role may use
+// an offer only for its own planned part and what nobody's plan needs. The
+// rest of the agent is declined or left out of the ACCEPT (refuse_seconds
+// 0), so the master offers it next to the role it is planned for.
+
+// plan is the part of each agent the last plan gave to each role, less what
+// the role has reserved there since.
+type plan struct {
+	planner *allocator.Allocator
+	held    func(node string) resources.Vector
+	// holding calls fn for every pod of a role placed on a node.
+	holding func(fn func(node, role string, req resources.Vector))
+
+	mu      sync.Mutex
+	version uint64                                 // state version planned at
+	rooms   map[string]map[string]resources.Vector // node -> role -> planned room left
+}
+
+// refresh plans again when the cluster changed since the last plan. A
+// role's room on a node is what the plan gives its pods there less what its
+// pods hold there now.
+func (p *plan) refresh(version uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.rooms != nil && p.version == version {
+		return
+	}
+	out := p.planner.Plan(p.held)
+	rooms := map[string]map[string]resources.Vector{}
+	for _, g := range out.Grants {
+		if rooms[g.Agent.Name] == nil {
+			rooms[g.Agent.Name] = map[string]resources.Vector{}
+		}
+		rooms[g.Agent.Name][g.Role] = out.Dims.Vector(g.DReq)
+	}
+	p.holding(func(node, role string, req resources.Vector) {
+		if room := rooms[node][role]; room != nil {
+			room.Sub(req)
+		}
+	})
+	for _, byRole := range rooms {
+		for r, room := range byRole {
+			byRole[r] = room.ClampZero()
+		}
+	}
+	p.rooms, p.version = rooms, version
+}
+
+// others sums the room planned on a node for roles other than role.
+func (p *plan) others(node, role string) resources.Vector {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := resources.Vector{}
+	for r, room := range p.rooms[node] {
+		if r != role {
+			out.Add(room)
+		}
+	}
+	return out
+}
+
+// take records that a role reserved req on a node: its planned room there
+// shrinks (never below zero).
+func (p *plan) take(node, role string, req resources.Vector) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if room := p.rooms[node][role]; room != nil {
+		room.Sub(req)
+		room.ClampZero()
+	}
+}
+
+// usable returns what a role may use of its offers' free resources on a
+// node: all of it, less the room planned there for other roles.
+func (p *plan) usable(node, role string, free resources.Vector) resources.Vector {
+	if p == nil {
+		return free
+	}
+	room := free.Clone()
+	room.Sub(p.others(node, role))
+	return room
+}
+
+// offeredTo sums the free resources of a role's offers on a node.
+func offeredTo(views []offer.View, role string) resources.Vector {
+	out := resources.Vector{}
+	for _, v := range views {
+		if v.Role == role {
+			out.Add(v.Free)
+		}
+	}
+	return out
+}
