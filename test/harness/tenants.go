@@ -67,6 +67,7 @@ func WatchTenants(ctx context.Context, c kubernetes.Interface, namespaces ...str
 			}
 		},
 	}); err != nil {
+		cancel()
 		return nil, err
 	}
 	factory.Start(ctx.Done())
