@@ -61,13 +61,15 @@ func TestPlanFromScratch(t *testing.T) {
 	}
 }
 
-// TestPlanAroundPlacedPods: a's three pods already placed on agent-01 keep
-// their place, and the plan still gives agent-01 two pods of b (the room
-// they fill in the fair mix), not a fourth of a: whole-agent offers cannot
-// strand its CPUs. With four a pods placed on agent-02 (one more than the
-// fair mix), the plan gives b the one pod that still fits there (2 CPUs
-// remain for nothing).
-func TestPlanAroundPlacedPods(t *testing.T) {
+// TestPlanCountsPlacedPods: the plan is the ideal packing of every pod,
+// placed or pending, from empty agents — where pods happen to be placed
+// does not change it (offers/plan.go subtracts what a role holds on a
+// node). With seven of a's pods placed (three on agent-01, four on
+// agent-02), every agent is still planned a 3, b 2 counting placed and
+// pending pods alike, and the placed ones are inside a's 30: the plan
+// gives 23 more pending pods of a and 20 of b across the ten agents
+// (30 − 7 and 10 × 2).
+func TestPlanCountsPlacedPods(t *testing.T) {
 	st, as, _ := paperAgents(t, 10)
 	for _, p := range as[:3] {
 		st.Assume(p, "agent-01")
@@ -75,11 +77,29 @@ func TestPlanAroundPlacedPods(t *testing.T) {
 	for _, p := range as[3:7] {
 		st.Assume(p, "agent-02")
 	}
-	got := planned(New(st, Config{}).Plan(nil))
-	if r := got["agent-01"]; r["a"] != 0 || r["b"] != 2 {
-		t.Errorf("agent-01 with 3 a placed: planned %v, want b 2 and no more a", r)
+	out := New(st, Config{}).Plan(nil)
+	all := map[string]map[string]int{}
+	for _, g := range out.Grants {
+		if all[g.Agent.Name] == nil {
+			all[g.Agent.Name] = map[string]int{}
+		}
+		all[g.Agent.Name][g.Role] += g.N
 	}
-	if r := got["agent-02"]; r["a"] != 0 || r["b"] != 1 {
-		t.Errorf("agent-02 with 4 a placed: planned %v, want b 1", r)
+	if len(all) != 10 {
+		t.Errorf("plan uses %d agents, want all 10", len(all))
+	}
+	for agent, roles := range all {
+		if roles["a"] != 3 || roles["b"] != 2 {
+			t.Errorf("%s: planned %v (placed and pending), want a 3, b 2", agent, roles)
+		}
+	}
+	pending := map[string]int{}
+	for _, roles := range planned(out) {
+		for r, n := range roles {
+			pending[r] += n
+		}
+	}
+	if pending["a"] != 23 || pending["b"] != 20 {
+		t.Errorf("pending pods planned %v, want a 23, b 20", pending)
 	}
 }

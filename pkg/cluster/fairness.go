@@ -8,6 +8,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/fair"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
@@ -53,6 +54,19 @@ func (s *State) Targets() *fair.Targets {
 	in := s.targetInputLocked(held)
 	s.mu.RUnlock()
 	s.tc.targets, s.tc.key, s.tc.at = fair.Compute(in), key, time.Now()
+	if v := klog.V(4); v.Enabled() {
+		pods := map[string]int{}
+		asked := map[string]int{}
+		for r, t := range s.tc.targets.Roles {
+			pods[r] = t.Pods
+		}
+		for r, tr := range in.Roles {
+			for _, g := range tr.Groups {
+				asked[r] += g.Count
+			}
+		}
+		v.InfoS("Fair targets computed", "pods", pods, "asked", asked, "capacity", in.Capacity, "key", key)
+	}
 	return s.tc.targets
 }
 
@@ -64,13 +78,26 @@ func (s *State) RefreshTargets() *fair.Targets { return s.Targets() }
 // the state it recomputes them (at most every targetsInterval) and, when a
 // role's target moved, tells the subscribers, so that pods the DRF gate
 // turned away are tried again.
+//
+// It also retries blocked pods every blockedRetry: a pod that failed
+// everywhere leaves the demand until capacity is freed, and the events that
+// free capacity are many but not all seen (room left by an offer another
+// role did not use, say). Like the scheduler's own periodic flush of
+// unschedulable pods, this bounds how long such a pod stays out.
 func (s *State) RunTargets(ctx context.Context) {
 	changed := s.Subscribe()
+	retry := time.NewTicker(blockedRetry)
+	defer retry.Stop()
 	var before *fair.Targets
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-retry.C:
+			if s.anyBlocked() {
+				s.Touch(true)
+			}
+			continue
 		case <-changed:
 		}
 		after := s.Targets()
@@ -84,6 +111,23 @@ func (s *State) RunTargets(ctx context.Context) {
 		case <-time.After(targetsInterval):
 		}
 	}
+}
+
+// blockedRetry is how often blocked pods are taken back into the demand.
+const blockedRetry = 30 * time.Second
+
+// anyBlocked reports whether some pending pod is blocked.
+func (s *State) anyBlocked() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, pd := range s.pendingBy {
+		for _, g := range pd.groups {
+			if g.unblocked(s.freedVersion) < len(g.pods) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // moved reports whether some role's target changed.
@@ -344,9 +388,13 @@ func (s *State) clearNominationLocked(p *Pod) {
 //   - the preemptor's role, with the pod, stays within its target;
 //   - every victim's role other than the preemptor's stays at or above its
 //     own target without the victims (so it cannot preempt back: no
-//     ping-pong);
-//   - and no victim role ends with a lower weighted share than the
-//     preemptor's role (between roles whose targets tie, nobody moves).
+//     ping-pong — the targets do not move with a preemption, whose victim
+//     and replacement leave the demand as it was).
+//
+// Weighted shares themselves are not compared: a role at its target may
+// hold a lower share than others when its next pod fits nowhere (the DRF
+// allocation leaves it there), and it must still give up what it holds
+// beyond its target.
 //
 // Victims already being evicted count as gone and are not taken off twice.
 // A victim of the preemptor's own role is never fair to take.
@@ -374,14 +422,10 @@ func (s *State) FairToPreempt(preemptor *v1.Pod, role string, req resources.Vect
 			take[p.Role].Add(s.config.only(p.Request))
 		}
 	}
-	myKey := resources.WeightedShare(t.Share(mine), s.sorter.Weight(role))
 	for v, r := range take {
 		after := s.sorter.Allocation(v)
 		after.Sub(r)
 		if c := t.Compare(v, after); c != fair.At && c != fair.Above {
-			return false
-		}
-		if resources.WeightedShare(t.Share(after), s.sorter.Weight(v)) < myKey-fair.Epsilon {
 			return false
 		}
 	}

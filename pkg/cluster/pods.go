@@ -16,6 +16,12 @@ func (s *State) UpsertPod(pod *v1.Pod) {
 		return
 	}
 	s.mu.Lock()
+	if _, dead := s.gone[pod.UID]; dead {
+		// A copy of a pod deleted meanwhile (a plugin's, from the
+		// scheduling queue): it must not come back as a ghost.
+		s.mu.Unlock()
+		return
+	}
 	p, ok := s.pods[pod.UID]
 	if !ok {
 		p = s.newPodLocked(pod)
@@ -62,6 +68,7 @@ func (s *State) UpsertPod(pod *v1.Pod) {
 // DeletePod removes a pod (deleted, or terminal).
 func (s *State) DeletePod(uid types.UID) {
 	s.mu.Lock()
+	s.rememberGoneLocked(uid)
 	p, ok := s.pods[uid]
 	if !ok {
 		s.mu.Unlock()
@@ -82,6 +89,26 @@ func (s *State) DeletePod(uid types.UID) {
 	s.changedLocked(true)
 	s.mu.Unlock()
 	s.notify()
+}
+
+// goneTTL is how long a deleted pod's UID is remembered: far longer than
+// any scheduling cycle that may still hold a copy of the pod.
+const goneTTL = 10 * time.Minute
+
+// rememberGoneLocked records a deleted pod's UID (UIDs are never reused),
+// and forgets those older than goneTTL, at most once per goneTTL/10.
+func (s *State) rememberGoneLocked(uid types.UID) {
+	now := time.Now()
+	s.gone[uid] = now
+	if now.Sub(s.gonePruned) < goneTTL/10 {
+		return
+	}
+	s.gonePruned = now
+	for u, at := range s.gone {
+		if now.Sub(at) > goneTTL {
+			delete(s.gone, u)
+		}
+	}
 }
 
 func (s *State) newPodLocked(pod *v1.Pod) *Pod {

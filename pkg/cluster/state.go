@@ -106,7 +106,10 @@ type State struct {
 	schedulerName string
 	config        RoleConfig
 
-	pods       map[types.UID]*Pod
+	pods map[types.UID]*Pod
+	// gone holds the UIDs of pods deleted lately (rememberGoneLocked).
+	gone       map[types.UID]time.Time
+	gonePruned time.Time
 	byNS       map[string]map[types.UID]*Pod
 	byNode     map[string]map[types.UID]*Pod // placed pods, also on nodes not (yet) known
 	pendingBy  map[string]*pending           // role -> its pods waiting for this scheduler
@@ -159,6 +162,7 @@ func New(schedulerName string, cfg RoleConfig) *State {
 	s := &State{
 		schedulerName: schedulerName,
 		pods:          map[types.UID]*Pod{},
+		gone:          map[types.UID]time.Time{},
 		byNS:          map[string]map[types.UID]*Pod{},
 		byNode:        map[string]map[types.UID]*Pod{},
 		pendingBy:     map[string]*pending{},
@@ -473,6 +477,10 @@ func SortPods(pods []Pod) {
 // Idempotent.
 func (s *State) Assume(pod *v1.Pod, nodeName string) {
 	s.mu.Lock()
+	if _, dead := s.gone[pod.UID]; dead {
+		s.mu.Unlock() // deleted during its scheduling cycle
+		return
+	}
 	p, ok := s.pods[pod.UID]
 	if !ok {
 		p = s.newPodLocked(pod)

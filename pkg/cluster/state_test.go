@@ -236,3 +236,42 @@ func TestIncrementalTotals(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletedPodStaysDeleted: a copy of a pod upserted after its deletion
+// (a plugin holding the pod from the scheduling queue, while the informer
+// already removed it) must not bring it back: a ghost pending pod would
+// count in its role's demand, and so in the fair targets, forever: once
+// every pod of a is deleted, a has nothing pending and its target covers
+// no pod.
+func TestDeletedPodStaysDeleted(t *testing.T) {
+	s := New(sched, RoleConfig{})
+	s.UpsertNamespace(ns("a", nil, nil))
+	s.UpsertNode(node("n1", "cpu", "4", "memory", "16Gi"))
+	stale := pod("a", "p0", "cpu", "1")
+	s.UpsertPod(stale)
+	s.DeletePod(stale.UID)
+	s.UpsertPod(stale) // late copy
+	if _, ok := s.Pod(stale.UID); ok {
+		t.Fatal("a deleted pod came back from a stale copy")
+	}
+	// Deleted before the state ever saw it: the copy is ignored too.
+	early := pod("a", "p1", "cpu", "1")
+	s.DeletePod(early.UID)
+	s.UpsertPod(early)
+	// Deleted during its scheduling cycle: Assume, then Forget when its
+	// binding fails, must not leave it pending.
+	cycle := pod("a", "p2", "cpu", "1")
+	s.UpsertPod(cycle)
+	s.DeletePod(cycle.UID)
+	s.Assume(cycle, "n1")
+	s.Forget(cycle)
+	if _, ok := s.Pod(cycle.UID); ok {
+		t.Error("a pod deleted during its scheduling cycle came back")
+	}
+	if r := s.Role("a"); r.Pending != 0 {
+		t.Errorf("role a has %d pending pods after its pods were deleted, want 0", r.Pending)
+	}
+	if tg := s.RefreshTargets().Roles["a"]; tg.Pods != 0 {
+		t.Errorf("role a's target covers %d pods after its pods were deleted, want 0", tg.Pods)
+	}
+}

@@ -23,16 +23,20 @@ const launchTimeout = time.Minute
 // pod counts as launched only when its task reports TASK_STARTING (or
 // TASK_RUNNING with waitForTaskRunning); it fails otherwise.
 func (s *Source) Accept(ctx context.Context, offerID string, launches []offer.Launch) (map[types.UID]error, error) {
+	// The offer leaves the book and its tasks are registered at once
+	// (under the source's lock), so an offer for the agent arriving
+	// meanwhile counts them as ours, and the unused part as given back.
 	s.mu.Lock()
 	o := s.offers[offerID]
 	delete(s.offers, offerID)
-	s.mu.Unlock()
 	if o == nil {
+		s.mu.Unlock()
 		return nil, fmt.Errorf("offer %s is no longer valid", offerID)
 	}
 	failed := map[types.UID]error{}
 	var ops []mesos.Offer_Operation
 	waits := map[types.UID]*launch{}
+	rest, _, _ := toVector(o.Resources, "")
 	for _, l := range launches {
 		if why := s.tasks.startable(string(l.Pod.UID)); why != "" {
 			failed[l.Pod.UID] = fmt.Errorf("pod %s/%s cannot be launched yet: %s", l.Pod.Namespace, l.Pod.Name, why)
@@ -43,9 +47,13 @@ func (s *Source) Accept(ctx context.Context, offerID string, launches []offer.La
 			failed[l.Pod.UID] = err
 			continue
 		}
-		waits[l.Pod.UID] = s.tasks.expect(ti.TaskID.Value, o.AgentID.Value, l.Pod.Namespace, l.Pod.Name)
+		waits[l.Pod.UID] = s.tasks.expect(ti.TaskID.Value, o.AgentID.Value, l.Pod.Namespace, l.Pod.Name, l.Resources)
 		ops = append(ops, calls.OpLaunch(ti))
+		rest.Sub(l.Resources)
 	}
+	delete(rest, v1.ResourcePods)
+	s.noteReturningLocked(o.AgentID.Value, rest.ClampZero())
+	s.mu.Unlock()
 	if len(ops) == 0 {
 		_ = s.call(ctx, calls.Decline(o.ID).With(calls.RefuseSeconds(0)))
 		return failed, nil

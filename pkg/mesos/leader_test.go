@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -139,5 +140,76 @@ func TestZKFinder(t *testing.T) {
 	}
 	if got, err := tlsFinder.Leader(ctx); got != "https://"+m2.HostPort() || err != nil {
 		t.Errorf("with TLS: leader %q, %v", got, err)
+	}
+}
+
+// fakeFinder names a leader that a test changes; signal says whether it
+// signals changes (as ZooKeeper does) or must be polled (as redirects).
+type fakeFinder struct {
+	mu      sync.Mutex
+	leader  string
+	changed chan struct{}
+	asked   int
+}
+
+func (f *fakeFinder) Leader(context.Context) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asked++
+	return f.leader, nil
+}
+
+func (f *fakeFinder) Changed() <-chan struct{} {
+	if f.changed == nil {
+		return nil
+	}
+	return f.changed
+}
+
+func (f *fakeFinder) set(l string) {
+	f.mu.Lock()
+	f.leader = l
+	f.mu.Unlock()
+	if f.changed != nil {
+		f.changed <- struct{}{}
+	}
+}
+
+// TestWaitForLeaderEndsOnChange: a backoff wait of a minute ends when the
+// finder names another leader — at once on a ZooKeeper-style signal, within
+// one poll interval (0.5 s) for redirects — and not for the same leader.
+// The bound checked, 5 s, is ten poll intervals: far below the minute the
+// wait would otherwise last, so only a wait that ignored the change fails.
+func TestWaitForLeaderEndsOnChange(t *testing.T) {
+	for _, signals := range []bool{true, false} {
+		f := &fakeFinder{leader: "http://m1:5050"}
+		if signals {
+			f.changed = make(chan struct{}, 1)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		done := make(chan string, 1)
+		go func() { done <- waitForLeader(ctx, f, "http://m1:5050", time.Minute) }()
+		time.Sleep(200 * time.Millisecond)
+		f.set("http://m1:5050") // the same leader named again: keep waiting
+		time.Sleep(200 * time.Millisecond)
+		select {
+		case got := <-done:
+			t.Fatalf("signals=%v: wait ended (%q) although the leader did not change", signals, got)
+		default:
+		}
+		f.set("http://m2:5050")
+		if got := <-done; got != "http://m2:5050" {
+			t.Errorf("signals=%v: waitForLeader = %q, want the new leader http://m2:5050 before the 5 s context ran out", signals, got)
+		}
+		cancel()
+	}
+}
+
+// TestWaitForLeaderWaitsOutBackoff: with no change the wait lasts d and
+// returns "".
+func TestWaitForLeaderWaitsOutBackoff(t *testing.T) {
+	f := &fakeFinder{leader: "http://m1:5050", changed: make(chan struct{}, 1)}
+	if got := waitForLeader(context.Background(), f, "http://m1:5050", 50*time.Millisecond); got != "" {
+		t.Errorf("waitForLeader = %q, want \"\" (no change)", got)
 	}
 }

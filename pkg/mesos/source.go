@@ -59,6 +59,15 @@ type Source struct {
 	caller      calls.Caller // of the current subscription; nil when none
 	frameworkID string
 	roles       sets.Set[string] // FrameworkInfo.roles
+	// active are the roles the plugin wants offers for: revived and not
+	// suppressed since. Every other role of the framework is suppressed at
+	// the master, from the SUBSCRIBE on (a master forgets suppression when
+	// a framework subscribes again).
+	active sets.Set[string]
+	// suppressed are the roles the master suppresses for us in the current
+	// subscription, as our SUBSCRIBE, SUPPRESS and UPDATE_FRAMEWORK calls
+	// left them.
+	suppressed  sets.Set[string]
 	heartbeat   time.Duration
 	lastEvent   time.Time
 	offers      map[string]*mesos.Offer // outstanding, by offer ID
@@ -74,6 +83,8 @@ type Source struct {
 	// (other frameworks' tasks and offers), as the last offer there showed
 	// it: the agent's resources minus our pods and our offers.
 	held map[string]resources.Vector
+	// returning is what we gave back lately, per agent ID (noteReturningLocked).
+	returning map[string][]returning
 }
 
 var (
@@ -89,8 +100,8 @@ var (
 func New(cfg Config, state *cluster.State, factory informers.SharedInformerFactory, client kubernetes.Interface, recorder events.EventRecorder) (*Source, error) {
 	s := &Source{
 		cfg: cfg, state: state, client: client, recorder: recorder, codec: codec(cfg.JSON),
-		roles: sets.New[string](), heartbeat: defaultHeartbeat, offers: map[string]*mesos.Offer{},
-		agents: map[string]string{}, subscribed: make(chan struct{}), ctx: context.Background(), held: map[string]resources.Vector{},
+		roles: sets.New[string](), active: sets.New[string](), suppressed: sets.New[string](), heartbeat: defaultHeartbeat, offers: map[string]*mesos.Offer{},
+		agents: map[string]string{}, subscribed: make(chan struct{}), ctx: context.Background(), held: map[string]resources.Vector{}, returning: map[string][]returning{},
 	}
 	s.tasks = newTasks(s)
 	s.maintenance = newMaintenance(s)
@@ -127,6 +138,9 @@ func (s *Source) Run(ctx context.Context, h offer.Handler) error {
 	backoff := wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: math.MaxInt32, Cap: maxResubscribeBackoff}
 	for ctx.Err() == nil {
 		leader, err := finder.Leader(ctx)
+		if err != nil {
+			leader = ""
+		}
 		if err == nil {
 			var ok bool
 			ok, err = s.subscribe(ctx, leader, finder.Changed())
@@ -143,14 +157,49 @@ func (s *Source) Run(ctx context.Context, h offer.Handler) error {
 		if err != nil {
 			metrics.MesosSubscriptionErrors.WithLabelValues(errorClass(err)).Inc()
 		}
-		wait := backoff.Step()
+		// Jitter is added to the capped step: cap the sum, as documented.
+		wait := min(backoff.Step(), maxResubscribeBackoff)
 		s.logger.Info("Mesos subscription ended; subscribing again", "err", err, "after", wait)
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
+		if next := waitForLeader(ctx, finder, leader, wait); next != "" {
+			s.logger.Info("New leading master; subscribing now", "leader", next)
 		}
 	}
 	return nil
+}
+
+// leaderPollInterval is how often, while waiting to subscribe again, the
+// masters' /master/redirect is asked whether another master leads now
+// (ZooKeeper signals a change itself).
+const leaderPollInterval = 500 * time.Millisecond
+
+// waitForLeader waits d before the next subscription attempt, or less: it
+// returns as soon as the finder names a leader other than last (ZooKeeper's
+// election changed, or a master redirects elsewhere), so a leader change
+// never waits out the backoff. It returns the new leader, or "" when the
+// wait ran out or ctx ended.
+func waitForLeader(ctx context.Context, finder leaderFinder, last string, d time.Duration) string {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	var poll <-chan time.Time
+	if finder.Changed() == nil {
+		t := time.NewTicker(leaderPollInterval)
+		defer t.Stop()
+		poll = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ""
+		case <-timer.C:
+			return ""
+		case <-finder.Changed():
+		case <-poll:
+		}
+		// A signal or a poll: ask who leads now (consumes the signal).
+		if l, err := finder.Leader(ctx); err == nil && l != last {
+			return l
+		}
+	}
 }
 
 // subscribe runs one subscription to the leader until it ends, the leader
@@ -176,10 +225,17 @@ func (s *Source) subscribe(ctx context.Context, leader string, leaderChanged <-c
 	s.lastEvent = time.Now()
 	subscribed := s.subscribed
 	info := s.frameworkInfoLocked()
+	// The SUBSCRIBE names the idle roles in suppressed_roles; they are
+	// also SUPPRESSed again once subscribed (the next sweep), as a master
+	// that ignored the field would otherwise offer them every agent.
+	idle := s.idleRolesLocked()
+	s.suppressed = sets.New[string]()
+	s.roleGaugesLocked()
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		s.caller, s.connected = nil, false
+		s.suppressed = sets.New[string]()
 		s.mu.Unlock()
 		s.dropOffers()
 	}()
@@ -189,6 +245,7 @@ func (s *Source) subscribe(ctx context.Context, leader string, leaderChanged <-c
 	err := controller.Run(ctx, &info, caller,
 		controller.WithEventHandler(s.eventHandler()),
 		controller.WithFrameworkID(s.currentFrameworkID),
+		controller.WithInitiallySuppressedRoles(idle),
 		controller.WithSubscriptionTerminated(func(err error) {
 			lastErr = err
 			cancel() // one subscription per Run: the next goes to the leader of the moment
@@ -245,11 +302,12 @@ func (s *Source) httpOptions() []httpcli.ConfigOpt {
 
 // frameworkInfoLocked is the FrameworkInfo of the next SUBSCRIBE or
 // UPDATE_FRAMEWORK: roles are the roles of namespaces with pending pods (and
-// those subscribed so far).
+// those subscribed so far). A role added here is active until suppressed.
 func (s *Source) frameworkInfoLocked() mesos.FrameworkInfo {
 	for _, r := range s.state.Roles() {
-		if r.Pending > 0 {
+		if r.Pending > 0 && !s.roles.Has(r.Name) {
 			s.roles.Insert(r.Name)
+			s.active.Insert(r.Name)
 		}
 	}
 	caps := []mesos.FrameworkInfo_Capability{
@@ -315,6 +373,10 @@ func (s *Source) Decline(ctx context.Context, offerIDs []string, refuse time.Dur
 	ids := make([]mesos.OfferID, 0, len(offerIDs))
 	s.mu.Lock()
 	for _, id := range offerIDs {
+		if o := s.offers[id]; o != nil {
+			v, _, _ := toVector(o.Resources, "")
+			s.noteReturningLocked(o.AgentID.Value, v)
+		}
 		delete(s.offers, id)
 		ids = append(ids, mesos.OfferID{Value: id})
 	}
@@ -322,19 +384,106 @@ func (s *Source) Decline(ctx context.Context, offerIDs []string, refuse time.Dur
 	return s.call(ctx, calls.Decline(ids...).With(calls.RefuseSeconds(refuse)))
 }
 
-// Suppress stops offers to the roles, except roles with orphan pods waiting
-// for an offer to relaunch their tasks.
-func (s *Source) Suppress(ctx context.Context, roles ...string) error {
-	keep := roles[:0:0]
-	for _, r := range roles {
-		if !s.tasks.hasOrphans(r) {
+// returnGrace is how long resources we gave back (a DECLINE, the unused
+// part of an ACCEPT) may still be missing from the agent's next offer: the
+// master may have made that offer before it handled our call.
+const returnGrace = 2 * time.Second
+
+// returning is what we gave back on an agent, until when it may be missing
+// from the agent's offers.
+type returning struct {
+	res   resources.Vector
+	until time.Time
+}
+
+// noteReturningLocked records resources given back on an agent.
+func (s *Source) noteReturningLocked(agentID string, res resources.Vector) {
+	if res.IsZero() {
+		return
+	}
+	s.returning[agentID] = append(s.returning[agentID], returning{res: res, until: time.Now().Add(returnGrace)})
+}
+
+// returningLocked sums what is being given back on an agent, and forgets
+// what is surely back.
+func (s *Source) returningLocked(agentID string) resources.Vector {
+	out := resources.Vector{}
+	now := time.Now()
+	keep := s.returning[agentID][:0]
+	for _, r := range s.returning[agentID] {
+		if now.Before(r.until) {
+			out.Add(r.res)
 			keep = append(keep, r)
 		}
 	}
 	if len(keep) == 0 {
+		delete(s.returning, agentID)
+	} else {
+		s.returning[agentID] = keep
+	}
+	return out
+}
+
+// Suppress stops offers to the roles, except roles with orphan pods waiting
+// for an offer to relaunch their tasks. It is idempotent and cheap: only
+// roles of the framework that the master does not suppress yet in this
+// subscription are sent in a SUPPRESS, so the plugin may name every idle
+// role on every sweep. Roles stay suppressed across re-subscriptions: the
+// next SUBSCRIBE names them in suppressed_roles.
+func (s *Source) Suppress(ctx context.Context, roles ...string) error {
+	s.mu.Lock()
+	var send []string
+	for _, r := range roles {
+		s.active.Delete(r)
+		if s.roles.Has(r) && !s.suppressed.Has(r) && !s.tasks.hasOrphans(r) {
+			send = append(send, r)
+		}
+	}
+	subscribed := s.connected // SUBSCRIBED received: calls are accepted
+	s.mu.Unlock()
+	if len(send) == 0 || !subscribed {
 		return nil
 	}
-	return s.call(ctx, calls.SuppressWith(keep))
+	if err := s.call(ctx, calls.SuppressWith(send)); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	for _, r := range send {
+		if !s.active.Has(r) { // not revived meanwhile
+			s.suppressed.Insert(r)
+		}
+	}
+	s.roleGaugesLocked()
+	s.mu.Unlock()
+	s.logger.V(3).Info("Roles suppressed", "roles", send)
+	return nil
+}
+
+// idleRolesLocked returns the framework's roles to suppress at SUBSCRIBE:
+// all but the active ones and those with orphan pods to relaunch.
+func (s *Source) idleRolesLocked() []string {
+	var out []string
+	for _, r := range sets.List(s.roles) {
+		if !s.active.Has(r) && !s.tasks.hasOrphans(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// roleGaugesLocked publishes how many roles the framework has and how many
+// the master suppresses.
+func (s *Source) roleGaugesLocked() {
+	metrics.MesosFrameworkRoles.Set(float64(s.roles.Len()))
+	metrics.MesosSuppressedRoles.Set(float64(s.suppressed.Len()))
+}
+
+// SuppressedRoles returns the roles the master suppresses for the framework
+// in the current subscription.
+func (s *Source) SuppressedRoles() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sets.List(s.suppressed)
 }
 
 // Why says why no pod gets offers while the source is not subscribed (the
@@ -350,7 +499,9 @@ func (s *Source) Why(types.UID) (string, bool) {
 		return "", true
 	}
 	if s.lastErr != nil {
-		return fmt.Sprintf("not subscribed to the Mesos master (%s): %v", errorClass(s.lastErr), s.lastErr), false
+		// The scheduler ends the reason with a period: one the error (a
+		// master's response body) ends with would double it.
+		return fmt.Sprintf("not subscribed to the Mesos master (%s): %s", errorClass(s.lastErr), strings.TrimRight(s.lastErr.Error(), ". \n")), false
 	}
 	return "not subscribed to the Mesos master yet", false
 }
@@ -400,15 +551,30 @@ func (s *Source) HeldElsewhereTotal() resources.Vector {
 
 // noteHeldLocked records what an agent holds outside this framework when an
 // offer for it arrives: the master offers all of an agent's free resources
-// at once, so the agent's resources minus our pods and our outstanding
-// offers there is what others hold. Resources the node does not declare
+// at once, so the agent's resources minus ours (our pods or tasks there,
+// and what we gave back lately: the offer may predate the master taking it
+// back) and our outstanding offers there is what others hold. Where in
+// doubt it errs low: a figure too high would shrink every role's target
+// for good (roles at their target get no offers, so none corrects it),
+// one too low is corrected by the next offer, which roles below their
+// target keep getting. Lock order: s.mu, then the tasks' lock. Resources the node does not declare
 // are left out. It reports whether the node's figure changed.
 func (s *Source) noteHeldLocked(node string) bool {
 	alloc, used, ok := s.state.NodeResources(node)
 	if !ok {
 		return false
 	}
-	held := alloc.Minus(used)
+	// Ours on the agent: the pods the cluster places there, or the tasks
+	// we run there if they hold more (a deleted pod's task until it is
+	// killed, a task launched before its pod is seen bound).
+	ours := used
+	for a, n := range s.agents {
+		if n == node {
+			ours = ours.Max(s.tasks.heldOn(a))
+			ours.Add(s.returningLocked(a))
+		}
+	}
+	held := alloc.Minus(ours)
 	for _, o := range s.offers {
 		if n, ok := s.agents[o.AgentID.Value]; ok && n == node {
 			v, _, _ := toVector(o.Resources, "")
@@ -425,6 +591,7 @@ func (s *Source) noteHeldLocked(node string) bool {
 	} else {
 		s.held[node] = held
 	}
+	s.logger.V(4).Info("Resources held outside this framework changed", "node", node, "held", held, "agent", alloc, "ours", ours)
 	return true
 }
 
@@ -448,8 +615,10 @@ func (s *Source) agentOfNode(node string) string {
 	return ""
 }
 
-// Revive asks for offers to the roles now, clearing their filters. Roles
-// the framework is not subscribed to are added first (UPDATE_FRAMEWORK).
+// Revive asks for offers to the roles now, clearing their filters and
+// suppression. Roles the framework is not subscribed to are added first
+// (UPDATE_FRAMEWORK, which names the roles still suppressed: the master
+// replaces its set with the call's).
 func (s *Source) Revive(ctx context.Context, roles ...string) error {
 	s.mu.Lock()
 	missing := false
@@ -458,14 +627,18 @@ func (s *Source) Revive(ctx context.Context, roles ...string) error {
 			s.roles.Insert(r)
 			missing = true
 		}
+		s.active.Insert(r)
+		s.suppressed.Delete(r)
 	}
 	info := s.frameworkInfoLocked()
+	still := sets.List(s.suppressed)
+	s.roleGaugesLocked()
 	s.mu.Unlock()
 	if missing && info.ID != nil {
-		if err := s.call(ctx, calls.UpdateFramework(info)); err != nil {
+		if err := s.call(ctx, calls.UpdateFramework(info, func(u *scheduler.Call_UpdateFramework) { u.SuppressedRoles = still })); err != nil {
 			return err
 		}
-		s.logger.V(2).Info("Framework roles updated", "roles", info.Roles)
+		s.logger.V(2).Info("Framework roles updated", "roles", info.Roles, "suppressed", still)
 	}
 	return s.call(ctx, calls.ReviveWith(roles))
 }

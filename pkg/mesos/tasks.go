@@ -59,6 +59,8 @@ type task struct {
 	agentID         string
 	namespace, name string
 	state           mesos.TaskState
+	// res is what the task holds on its agent (the pod's requests).
+	res resources.Vector
 }
 
 type launch struct {
@@ -131,12 +133,26 @@ func (t *tasks) startable(taskID string) string {
 	return ""
 }
 
+// heldOn sums what our live tasks hold on an agent, those being killed
+// included: their pods may be gone from the cluster already.
+func (t *tasks) heldOn(agentID string) resources.Vector {
+	out := resources.Vector{}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, tk := range t.live {
+		if tk.agentID == agentID {
+			out.Add(tk.res)
+		}
+	}
+	return out
+}
+
 // expect registers a launch and returns the channel its outcome arrives on.
-func (t *tasks) expect(taskID, agentID, namespace, name string) *launch {
+func (t *tasks) expect(taskID, agentID, namespace, name string, res resources.Vector) *launch {
 	l := &launch{result: make(chan error, 1), agentID: agentID, running: t.s.cfg.WaitForTaskRunning}
 	t.mu.Lock()
 	t.waiting[taskID] = l
-	t.live[taskID] = task{agentID: agentID, namespace: namespace, name: name, state: mesos.TASK_STAGING}
+	t.live[taskID] = task{agentID: agentID, namespace: namespace, name: name, state: mesos.TASK_STAGING, res: res}
 	delete(t.orphans, taskID)
 	t.mu.Unlock()
 	return l
@@ -222,7 +238,7 @@ func (t *tasks) adoptOrKill(ctx context.Context, st mesos.TaskStatus) {
 	// node of the offer their task was launched from.
 	if node, known := t.s.nodeOfAgent(agent); err == nil && pod.Spec.NodeName != "" && (!known || node == pod.Spec.NodeName) {
 		t.mu.Lock()
-		t.live[id] = task{agentID: agent, namespace: pod.Namespace, name: pod.Name, state: st.GetState()}
+		t.live[id] = task{agentID: agent, namespace: pod.Namespace, name: pod.Name, state: st.GetState(), res: resources.PodRequests(pod)}
 		t.mu.Unlock()
 		klog.FromContext(ctx).V(2).Info("Adopted the Mesos task of a pod", "pod", klog.KObj(pod), "taskID", id, "agentID", agent, "state", st.GetState())
 		t.reachability(ctx, id, task{agentID: agent, namespace: pod.Namespace, name: pod.Name}, st.GetState())

@@ -39,6 +39,18 @@ var (
 		Help: "Schedulable nodes that no Mesos agent seen in offers maps to (never scheduled onto).", StabilityLevel: metrics.ALPHA,
 	})
 
+	// MesosSuppressedRoles is the number of the framework's roles the
+	// master suppresses for it (no offers) in the current subscription.
+	MesosSuppressedRoles = metrics.NewGauge(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "mesos_suppressed_roles",
+		Help: "Roles of the framework the Mesos master sends no offers for (suppressed), in the current subscription.", StabilityLevel: metrics.ALPHA,
+	})
+	// MesosFrameworkRoles is the number of roles the framework subscribes to.
+	MesosFrameworkRoles = metrics.NewGauge(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "mesos_framework_roles",
+		Help: "Roles the framework is subscribed to at the Mesos master (FrameworkInfo.roles).", StabilityLevel: metrics.ALPHA,
+	})
+
 	registerMesosOnce sync.Once
 )
 
@@ -69,7 +81,7 @@ func RegisterMesos() {
 	registerMesosOnce.Do(func() {
 		for _, c := range []metrics.Registerable{
 			MesosSubscriptions, MesosMissedHeartbeats, MesosCalls, MesosTaskStates, MesosUnmatchedAgents, MesosNodesWithoutAgent,
-			MesosTasksRelaunched, MesosPodsRemoved, MesosSubscriptionErrors,
+			MesosTasksRelaunched, MesosPodsRemoved, MesosSubscriptionErrors, MesosSuppressedRoles, MesosFrameworkRoles,
 		} {
 			legacyregistry.MustRegister(c)
 		}

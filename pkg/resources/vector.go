@@ -195,6 +195,17 @@ func (v Vector) Min(o Vector) Vector {
 	return out
 }
 
+// Max returns the entry-wise maximum of v and o.
+func (v Vector) Max(o Vector) Vector {
+	out := v.Clone()
+	for k, n := range o {
+		if n > out[k] {
+			out[k] = n
+		}
+	}
+	return out
+}
+
 // Only returns the entries of v whose names are in names.
 func (v Vector) Only(names []v1.ResourceName) Vector {
 	out := make(Vector, len(names))

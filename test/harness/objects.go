@@ -15,7 +15,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/kube-mesos/kube-mesos-scheduler/internal/controlplane"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/drf"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/offers"
 )
 
 // SchedulerName is our scheduler's name in the example configurations.
@@ -179,35 +181,17 @@ func (b *PodBuilder) Obj() *v1.Pod { return b.p }
 
 // CreateNamespace creates a namespace with labels and annotations.
 func CreateNamespace(ctx context.Context, c kubernetes.Interface, name string, labels, annotations map[string]string) error {
-	_, err := c.CoreV1().Namespaces().Create(ctx, &v1.Namespace{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: annotations},
-	}, metav1.CreateOptions{})
-	return err
+	return controlplane.CreateNamespace(ctx, c, name, labels, annotations)
 }
 
 // CreateNodes creates nodes; their status (capacity) is written too.
 func CreateNodes(ctx context.Context, c kubernetes.Interface, nodes ...*v1.Node) error {
-	for _, n := range nodes {
-		created, err := c.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
-		if err != nil {
-			return fmt.Errorf("creating node %s: %w", n.Name, err)
-		}
-		created.Status = n.Status
-		if _, err := c.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
-			return fmt.Errorf("writing the status of node %s: %w", n.Name, err)
-		}
-	}
-	return nil
+	return controlplane.CreateNodes(ctx, c, nodes...)
 }
 
 // CreatePods creates pods.
 func CreatePods(ctx context.Context, c kubernetes.Interface, pods ...*v1.Pod) error {
-	for _, p := range pods {
-		if _, err := c.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("creating pod %s/%s: %w", p.Namespace, p.Name, err)
-		}
-	}
-	return nil
+	return controlplane.CreatePods(ctx, c, pods...)
 }
 
 // Poll polls cond every 50 ms until it returns true, an error, or timeout.
@@ -267,20 +251,37 @@ func WaitForUnschedulable(ctx context.Context, c kubernetes.Interface, namespace
 	return msg, nil
 }
 
-// transientReasons mark pods that wait for a moment, not for capacity: a
-// role that appeared since the fair targets were computed, a fair-share
-// preemption waiting out its delay, and a preemptor waiting for its
-// victims to go.
-var transientReasons = []string{drf.ErrReasonNoTarget, drf.ErrReasonPreemptionDeferred, drf.ErrReasonWaitingForVictims, drf.ErrReasonFitsFree, "found a potential placement"}
+// transientReasons mark pods that wait for a moment, not for capacity or a
+// cluster event: a role that appeared since the fair targets were computed,
+// a fair-share preemption waiting out its delay, a preemptor waiting for
+// its victims to go (or whose node has room already), and an offer that
+// went away between Filter and Reserve.
+var transientReasons = []string{drf.ErrReasonNoTarget, drf.ErrReasonPreemptionDeferred, drf.ErrReasonWaitingForVictims,
+	drf.ErrReasonFitsFree, offers.ErrReasonOfferGone, "found a potential placement"}
 
-// Settled waits until every pod of the namespaces is either bound or marked
-// unschedulable after an attempt for a reason other than waiting for its
-// turn, so that nothing more will be placed unless something changes, and
-// returns the bound count per namespace.
+// settleQuiet is how long nothing may change before Settled returns. A
+// Mesos master offers an agent's free resources again within its
+// allocation interval (1 s by default; the emulator's too) and a declined
+// offer after refuse_seconds (1 s in the tests' profiles): "no outstanding
+// offer for the pod's role" with no explanation may change without any
+// cluster event until that much time passed with nothing placed.
+const settleQuiet = 2 * time.Second
+
+// Settled waits until placement has settled in the namespaces, and returns
+// the bound count per namespace. Settled means: every pod is bound or was
+// turned away for a reason that only a cluster event can change (its
+// role's fair share, limit or guarantee, no room, hardware, no offer to
+// its role), none for a transient reason (transientReasons), and the
+// bound pods and every pending pod's reason stayed the same for
+// settleQuiet — so a test does not read its counts before the master's
+// next offer arrived.
 func Settled(ctx context.Context, c kubernetes.Interface, timeout time.Duration, namespaces ...string) (map[string]int, error) {
 	var bound map[string]int
+	var last string
+	var since time.Time
 	err := Poll(ctx, timeout, func(ctx context.Context) (bool, error) {
 		bound = map[string]int{}
+		var seen strings.Builder
 		for _, ns := range namespaces {
 			list, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 			if err != nil {
@@ -288,15 +289,21 @@ func Settled(ctx context.Context, c kubernetes.Interface, timeout time.Duration,
 			}
 			for i := range list.Items {
 				p := &list.Items[i]
-				switch msg := Unschedulable(p); {
+				msg := Unschedulable(p)
+				switch {
 				case p.Spec.NodeName != "":
 					bound[ns]++
 				case msg == "" || containsAny(msg, transientReasons):
+					since = time.Time{}
 					return false, nil
 				}
+				fmt.Fprintf(&seen, "%s/%s@%s:%s;", ns, p.Name, p.Spec.NodeName, msg)
 			}
 		}
-		return true, nil
+		if now := seen.String(); now != last || since.IsZero() {
+			last, since = now, time.Now()
+		}
+		return time.Since(since) >= settleQuiet, nil
 	})
 	return bound, err
 }

@@ -150,6 +150,12 @@ func TestMesosCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("with a wrong secret the pod waits: %q", msg)
+	// The master's body ends "401 Unauthorized." and the scheduler ends
+	// the reason with a period: the pod's message must say why once, with
+	// one period.
+	if !strings.Contains(msg, "not subscribed to the Mesos master (unauthenticated)") || strings.Contains(msg, "..") {
+		t.Errorf("with a wrong secret the pod says %q, want the unauthenticated reason ending in a single period", msg)
+	}
 	if st := m.CallStats(); st.Unauthorized == 0 || len(st.Handled) != 0 || len(m.Frameworks()) != 0 {
 		t.Errorf("with a wrong secret the master saw %+v, frameworks %+v", st, m.Frameworks())
 	}

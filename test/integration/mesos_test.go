@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/test/harness"
 	"github.com/kube-mesos/kube-mesos-scheduler/test/mesosmaster/emulator"
@@ -219,12 +221,16 @@ func TestMesosRescindedOfferNeverUsed(t *testing.T) {
 		t.Fatalf("no offer was rescinded or declined: %v", err)
 	}
 	m.RescindAll()
-	p, err := e.cp.Client.CoreV1().Pods("resc").Get(e.ctx, "p-00", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Annotations["kube-mesos.io/architectures"] = "amd64"
-	if _, err := e.cp.Client.CoreV1().Pods("resc").Update(e.ctx, p, metav1.UpdateOptions{}); err != nil {
+	var p *v1.Pod
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var err error
+		if p, err = e.cp.Client.CoreV1().Pods("resc").Get(e.ctx, "p-00", metav1.GetOptions{}); err != nil {
+			return err
+		}
+		p.Annotations["kube-mesos.io/architectures"] = "amd64"
+		_, err = e.cp.Client.CoreV1().Pods("resc").Update(e.ctx, p, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := harness.WaitForPodBound(e.ctx, e.cp.Client, "resc", "p-00", settle); err != nil {

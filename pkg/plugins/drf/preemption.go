@@ -222,7 +222,11 @@ const (
 
 // potentialVictims returns the pods on the node that may be evicted for the
 // pod (see SelectVictimsOnNode), and records when fair-share victims were
-// left out only because the pod is younger than the delay.
+// left out only because the pod is younger than the delay. Of each role's
+// pods of the preemptor's priority, only as many as the role can give up
+// and stay at its fair target are candidates — its least important ones —
+// so that any subset the reprieve leaves is fair to take, and a preemption
+// that needs one pod of each of two roles finds them.
 func (p *preemptor) potentialVictims(pod *v1.Pod, ps *preFilterState, all []*preemption.DomainVictim) ([]*victim, map[*preemption.DomainVictim]*victim) {
 	pl := p.pl
 	prio := corev1helpers.PodPriority(pod)
@@ -231,6 +235,7 @@ func (p *preemptor) potentialVictims(pod *v1.Pod, ps *preFilterState, all []*pre
 	early := time.Now().Before(due)
 	var potential []*victim
 	byDV := map[*preemption.DomainVictim]*victim{}
+	fair := map[string][]*victim{} // fair-share candidates by role
 	for _, dv := range all {
 		if dv.IsGroup() || len(dv.Pods()) != 1 {
 			continue // gangs are left to the default preemption
@@ -241,20 +246,32 @@ func (p *preemptor) potentialVictims(pod *v1.Pod, ps *preFilterState, all []*pre
 		if v.role != "" {
 			v.key = pl.state.Role(v.role).Key
 		}
-		if !v.classic {
-			if !fairShare || dv.Priority() != prio || v.role == "" || v.role == ps.role {
-				continue
-			}
-			if !pl.state.FairToPreempt(pod, ps.role, ps.request, []*v1.Pod{vp}) {
-				continue
+		if v.classic {
+			potential = append(potential, v)
+			byDV[dv] = v
+			continue
+		}
+		if !fairShare || dv.Priority() != prio || v.role == "" || v.role == ps.role {
+			continue
+		}
+		fair[v.role] = append(fair[v.role], v)
+	}
+	for _, vs := range fair {
+		// Least important first: they are the ones to go.
+		sort.SliceStable(vs, func(i, j int) bool { return preemption.MoreImportantVictim(vs[j].dv, vs[i].dv) })
+		var taken []*v1.Pod
+		for _, v := range vs {
+			if !pl.state.FairToPreempt(pod, ps.role, ps.request, append(taken, v.pod)) {
+				break
 			}
 			if early {
 				ps.deferredUntil.Store(due.UnixNano())
-				continue
+				break
 			}
+			taken = append(taken, v.pod)
+			potential = append(potential, v)
+			byDV[v.dv] = v
 		}
-		potential = append(potential, v)
-		byDV[dv] = v
 	}
 	return potential, byDV
 }

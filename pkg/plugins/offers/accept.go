@@ -13,6 +13,7 @@ import (
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
 
 // batcher gathers the pods placed on one offer during AcceptBatchWindow
@@ -93,6 +94,10 @@ func (b *batcher) flush(id string) {
 	}
 	metrics.OfferBookSize.Set(float64(b.pl.book.Len()))
 	failed, err := b.pl.source.Accept(ctx, id, launches)
+	if left := leftover(o, launches); !left.IsZero() {
+		// What the pods did not use goes back to the pool.
+		defer b.pl.state.Touch(true)
+	}
 	if b.local {
 		// The pods are binding already; a local ACCEPT only fails for an
 		// offer that went away meanwhile (node lost, timeout), and their
@@ -176,4 +181,14 @@ func (b *batcher) forget(uid types.UID) {
 	b.mu.Lock()
 	delete(b.outcome, uid)
 	b.mu.Unlock()
+}
+
+// leftover is what an offer holds beyond its launches' requests.
+func leftover(o offer.Offer, launches []offer.Launch) resources.Vector {
+	left := o.Resources.Clone()
+	for _, l := range launches {
+		left.Sub(l.Resources)
+	}
+	delete(left, v1.ResourcePods)
+	return left.ClampZero()
 }

@@ -72,7 +72,7 @@ func (pl *Offers) Rescind(offerID string) {
 	metrics.OfferBookSize.Set(float64(pl.book.Len()))
 	klog.FromContext(pl.ctx).V(4).Info("Offer rescinded", "offerID", offerID, "role", o.Role, "node", o.Node, "reserved", len(pods))
 	pl.rejectReserved(pods, "the offer was rescinded")
-	pl.state.Touch(false)
+	pl.state.Touch(true) // its resources are free again
 }
 
 // AgentLost drops every offer on the node.

@@ -273,9 +273,11 @@ func (pl *Offers) whyNoFit(pod *v1.Pod, role string, s *preFilterState, why stri
 // may help; otherwise the pod only waits for an offer).
 func (pl *Offers) explain(pod *v1.Pod) (string, bool) {
 	if ex, ok := pl.source.(offer.Explainer); ok {
-		if why, noRoom := ex.Why(pod.UID); why != "" {
-			return ": " + why, noRoom
+		why, noRoom := ex.Why(pod.UID)
+		if why != "" {
+			why = ": " + why
 		}
+		return why, noRoom
 	}
 	return "", false
 }
@@ -326,17 +328,26 @@ func (pl *Offers) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, ni fwk
 
 // roomAfterPreemption is what a role could be offered on a node in a
 // preemption dry run: the node's free resources as the dry run sees them,
-// minus the unreserved part of other roles' offers there and what is held
-// there outside Kubernetes.
+// minus what other roles are offered there or (Mesos mode) planned there,
+// whichever is more, and what is held there outside Kubernetes.
 func (pl *Offers) roomAfterPreemption(role, node string, ni fwk.NodeInfo) resources.Vector {
 	room := resources.FromFramework(ni.GetAllocatable())
 	room.Sub(resources.FromFramework(ni.GetRequested()))
 	room[v1.ResourcePods] = resources.AddSat(room[v1.ResourcePods], -int64(len(ni.GetPods())))
+	others := resources.Vector{}
 	for _, v := range pl.book.OnNode(node) {
 		if v.Role != role {
-			room.Sub(v.Free)
+			others.Add(v.Free)
 		}
 	}
+	if pl.plan != nil {
+		// With a master's whole-agent offers, the room planned there for
+		// other roles is theirs too (plan.go): a pod that fits only in it
+		// must preempt (a role above its plan) rather than wait for room
+		// it may never be offered.
+		others = others.Max(pl.plan.others(node, role))
+	}
+	room.Sub(others)
 	if h, ok := pl.source.(offer.Capacity); ok {
 		room.Sub(h.HeldElsewhere(node))
 	}
@@ -422,7 +433,11 @@ func (pl *Offers) wait(role string, pod *v1.Pod) {
 		// apart from the scheduling queue's): make sure the revived cycle
 		// counts it.
 		pl.state.UpsertPod(pod)
-		go func() { _ = pl.source.Revive(pl.ctx, role) }()
+		go func() { // bounded by the plugin's context and the call timeout
+			if err := pl.source.Revive(pl.ctx, role); err != nil && pl.ctx.Err() == nil {
+				klog.FromContext(pl.ctx).V(2).Info("REVIVE for a new pod failed", "role", role, "err", err)
+			}
+		}()
 	}
 }
 

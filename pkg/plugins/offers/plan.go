@@ -1,6 +1,7 @@
 package offers
 
 import (
+	"sort"
 	"sync"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/allocator"
@@ -50,14 +51,42 @@ func (p *plan) refresh(version uint64) {
 		}
 		rooms[g.Agent.Name][g.Role] = out.Dims.Vector(g.DReq)
 	}
+	// need is what each role's plan asks for in all, less all it holds.
+	need := map[string]resources.Vector{}
+	for _, byRole := range rooms {
+		for r, room := range byRole {
+			if need[r] == nil {
+				need[r] = resources.Vector{}
+			}
+			need[r].Add(room)
+		}
+	}
 	p.holding(func(node, role string, req resources.Vector) {
 		if room := rooms[node][role]; room != nil {
 			room.Sub(req)
 		}
+		if n := need[role]; n != nil {
+			n.Sub(req)
+		}
 	})
-	for _, byRole := range rooms {
-		for r, room := range byRole {
-			byRole[r] = room.ClampZero()
+	// A role's rooms never add up to more than it still needs: where its
+	// pods landed elsewhere than planned (placed before the plan, or on an
+	// offer the plan did not foresee), the room planned for them here is
+	// no longer theirs, and holding it for them would strand it — no other
+	// role could use it, and they, at their target, will not.
+	nodes := make([]string, 0, len(rooms))
+	for n := range rooms {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
+	for _, n := range nodes {
+		for r, room := range rooms[n] {
+			room = room.ClampZero()
+			left := need[r].ClampZero()
+			room = room.Min(left)
+			left.Sub(room)
+			need[r] = left
+			rooms[n][r] = room
 		}
 	}
 	p.rooms, p.version = rooms, version

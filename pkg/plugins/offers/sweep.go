@@ -75,7 +75,7 @@ func (pl *Offers) declineUnusable(ctx context.Context) {
 	if err := pl.source.Decline(ctx, ids, pl.refuse); err != nil {
 		klog.FromContext(ctx).Error(err, "DECLINE failed", "offers", len(ids))
 	}
-	pl.state.Touch(false)
+	pl.state.Touch(true) // the declined resources are free again
 }
 
 // withinShare keeps the pods whose role stays within its fair target with
@@ -101,19 +101,36 @@ func usable(v offer.View, pods []cluster.Pod) bool {
 	return false
 }
 
-// syncActiveRoles suppresses roles with no pending pod they could place now
-// (nothing pending, or every pending pod beyond the role's fair target) and
-// revives them when they have one again (Mesos SUPPRESS / REVIVE per role).
+// syncActiveRoles suppresses roles with no pending pod within their fair
+// target (nothing pending, or every pending pod beyond it) and revives them
+// when they have one again (Mesos SUPPRESS / REVIVE per role). Every idle
+// role is named on every sweep, not only when it turns idle: a role whose
+// pods were placed between two sweeps, or one a new subscription knows,
+// is suppressed too (the source sends only what changes at the master).
+// Roles are revived when they turn active.
 func (pl *Offers) syncActiveRoles(ctx context.Context, before sets.Set[string]) sets.Set[string] {
 	now := sets.New[string]()
+	var idle []string
 	for _, r := range pl.state.Roles() {
-		if r.Pending > 0 && len(pl.withinShare(pl.state.RunnablePods(r.Name))) > 0 {
-			now.Insert(r.Name)
+		if r.Pending > 0 {
+			runnable := pl.state.RunnablePods(r.Name)
+			switch {
+			case len(runnable) < r.Pending && before.Has(r.Name):
+				// Pods that failed everywhere wait for room and leave the
+				// fair targets until some is freed: the role keeps its
+				// state, or every REVIVE would clear its decline filters.
+				now.Insert(r.Name)
+				continue
+			case len(pl.withinShare(runnable)) > 0:
+				now.Insert(r.Name)
+				continue
+			}
 		}
+		idle = append(idle, r.Name)
 	}
-	if gone := sets.List(before.Difference(now)); len(gone) > 0 {
-		if err := pl.source.Suppress(ctx, gone...); err != nil {
-			klog.FromContext(ctx).Error(err, "SUPPRESS failed", "roles", gone)
+	if len(idle) > 0 {
+		if err := pl.source.Suppress(ctx, idle...); err != nil {
+			klog.FromContext(ctx).Error(err, "SUPPRESS failed", "roles", idle)
 		}
 	}
 	if added := sets.List(now.Difference(before)); len(added) > 0 {

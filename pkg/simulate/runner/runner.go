@@ -1,5 +1,5 @@
 // Package runner runs a simulate.Scenario against a real control plane:
-// etcd and kube-apiserver in-process (test/harness), the kube-mesos-scheduler
+// etcd and kube-apiserver in-process (internal/controlplane), the kube-mesos-scheduler
 // in-process with all three plugins, and, in Mesos mode, the Mesos master
 // emulator. It samples the dominant shares while the scheduler works and
 // reports once placement has settled.
@@ -22,10 +22,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kube-mesos/kube-mesos-scheduler/internal/controlplane"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/drf"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/offers"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/simulate"
-	"github.com/kube-mesos/kube-mesos-scheduler/test/harness"
 	"github.com/kube-mesos/kube-mesos-scheduler/test/mesosmaster/emulator"
 )
 
@@ -62,7 +62,7 @@ type Options struct {
 	// Interval between samples of the cluster.
 	Interval time.Duration
 	// ControlPlane to use (tests); nil starts one for the run and stops it after.
-	ControlPlane *harness.ControlPlane
+	ControlPlane *controlplane.ControlPlane
 	// Progress, when set, receives a line at each step.
 	Progress func(format string, args ...any)
 }
@@ -83,10 +83,10 @@ func Run(ctx context.Context, sc *simulate.Scenario, opts Options) (*Result, err
 	cp := opts.ControlPlane
 	if cp == nil {
 		progress("starting etcd and kube-apiserver")
-		tb := harness.NewProcessTB("simulate")
+		tb := controlplane.NewProcessTB("simulate")
 		defer tb.Close()
 		var err error
-		if cp, err = harness.StartControlPlane(tb); err != nil {
+		if cp, err = controlplane.Start(tb); err != nil {
 			return nil, fmt.Errorf("control plane: %w", err)
 		}
 		defer cp.Stop()
@@ -94,11 +94,11 @@ func Run(ctx context.Context, sc *simulate.Scenario, opts Options) (*Result, err
 	c := cp.Client
 	progress("creating %d namespaces, %d nodes", len(sc.Namespaces), len(sc.NodeObjects()))
 	for _, ns := range sc.NamespaceObjects() {
-		if err := harness.CreateNamespace(ctx, c, ns.Name, ns.Labels, ns.Annotations); err != nil {
+		if err := controlplane.CreateNamespace(ctx, c, ns.Name, ns.Labels, ns.Annotations); err != nil {
 			return nil, fmt.Errorf("creating namespace %s: %w", ns.Name, err)
 		}
 	}
-	if err := harness.CreateNodes(ctx, c, sc.NodeObjects()...); err != nil {
+	if err := controlplane.CreateNodes(ctx, c, sc.NodeObjects()...); err != nil {
 		return nil, err
 	}
 	masterURL := ""
@@ -113,7 +113,7 @@ func Run(ctx context.Context, sc *simulate.Scenario, opts Options) (*Result, err
 	}
 	pods := sc.PodObjects()
 	progress("creating %d pods", len(pods))
-	if err := harness.CreatePods(ctx, c, pods...); err != nil {
+	if err := controlplane.CreatePods(ctx, c, pods...); err != nil {
 		return nil, err
 	}
 	cfg, err := sc.SchedulerConfig(masterURL)
@@ -121,7 +121,7 @@ func Run(ctx context.Context, sc *simulate.Scenario, opts Options) (*Result, err
 		return nil, err
 	}
 	progress("starting kube-mesos-scheduler")
-	sched, err := harness.StartScheduler(ctx, cp, cfg)
+	sched, err := controlplane.StartScheduler(ctx, cp, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}

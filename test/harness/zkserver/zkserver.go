@@ -43,7 +43,7 @@ type TB interface {
 	Logf(format string, args ...any)
 }
 
-// Start launches ZooKeeper standalone, as CONTROL-PLANE.md describes:
+// Start launches ZooKeeper standalone (Debian's zookeeper 3.8 package):
 //
 //	java -cp CONF_DIR:zookeeper.jar:slf4j-simple.jar org.apache.zookeeper.server.ZooKeeperServerMain CONF_DIR/zoo.cfg
 //

@@ -3,7 +3,7 @@
 // GET /master/state, /master/frameworks, /master/slaves and /master/redirect.
 //
 // It is written from the wire protocol recorded against a real Mesos 1.12
-// master (shared/MESOS-PROTOCOL.md): status codes, error texts, RecordIO
+// master (test/mesosmaster/testdata/mesos-1.12-recording.md): status codes, error texts, RecordIO
 // framing, the SUBSCRIBED/HEARTBEAT/OFFERS sequence, the hierarchical
 // allocator's one-offer-per-agent-per-role behaviour with weighted DRF role
 // ordering, decline filters, acknowledgement-gated status updates,
