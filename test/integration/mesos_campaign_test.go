@@ -103,8 +103,11 @@ func TestMesosFaultCampaign(t *testing.T) {
 		c.hosts = append(c.hosts, h)
 		agents[h] = [3]float64{c.agent.CPUs, c.agent.Mem, 0}
 	}
-	c.leader = startMesos(t, e, agents, emulator.Config{})
-	c.standby, err = emulator.Start(emulator.Config{Leader: emulator.Bool(false), AllocationInterval: 100 * time.Millisecond})
+	// Leaders fail over with their ZooKeeper entry gone at once: the
+	// campaign is about faults, not the 10 s election a real master's
+	// session timeout adds (TestMesosHAZooKeeper covers that).
+	c.leader = startMesos(t, e, agents, emulator.Config{ZKSessionTimeout: -1})
+	c.standby, err = emulator.Start(emulator.Config{Leader: emulator.Bool(false), AllocationInterval: 100 * time.Millisecond, ZKSessionTimeout: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -49,10 +50,17 @@ func TestMesosSuppressIdleRoles(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("role idle never suppressed (SUPPRESS calls %v, at the master %d): %v", scrape(suppressCalls)-suppress0, masterSuppress(), err)
 	}
-	before := offers()
+	fw := ourFramework(t, m)
+	if got := m.Suppressed(fw.ID); !slices.Contains(got, "idle") {
+		t.Errorf("the master suppresses %v for us, want idle among them", got)
+	}
+	before, since := offers(), time.Now()
 	time.Sleep(30 * time.Second)
 	if n := offers() - before; n != 0 {
 		t.Errorf("%v offers to the idle role over 30 s, want 0 (suppressed)", n)
+	}
+	if sent := m.OffersSince(since, fw.ID); len(sent) != 0 {
+		t.Errorf("the master sent offers %v over 30 s, want none", sent)
 	}
 
 	// The subscription drops; the scheduler subscribes again.
@@ -69,10 +77,16 @@ func TestMesosSuppressIdleRoles(t *testing.T) {
 	}); err != nil {
 		t.Errorf("no SUPPRESS after the re-subscription: %v", err)
 	}
-	before = offers()
+	if got := m.Suppressed(fw.ID); !slices.Contains(got, "idle") {
+		t.Errorf("after the re-subscription the master suppresses %v for us, want idle among them", got)
+	}
+	before, since = offers(), time.Now()
 	time.Sleep(15 * time.Second)
 	if n := offers() - before; n != 0 {
 		t.Errorf("%v offers to the idle role over 15 s after the re-subscription, want 0", n)
+	}
+	if sent := m.OffersSince(since, fw.ID); len(sent) != 0 {
+		t.Errorf("after the re-subscription the master sent offers %v over 15 s, want none", sent)
 	}
 
 	// Demand again: the role is revived and its new pod placed.

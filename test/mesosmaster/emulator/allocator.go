@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -274,6 +275,7 @@ func (m *Master) sendOffers(fw *framework, offers []*offer) {
 	ev := &scheduler.Event{Type: scheduler.Event_OFFERS, Offers: &scheduler.Event_Offers{}}
 	for _, o := range offers {
 		ev.Offers.Offers = append(ev.Offers.Offers, m.offerProto(o))
+		m.recordLocked(RoleEvent{Kind: RoleOffered, FrameworkID: fw.id, Roles: []string{o.role}, Agent: o.agent.info.Hostname})
 	}
 	m.send(fw, ev)
 }
@@ -371,6 +373,7 @@ func (m *Master) decline(fw *framework, d *scheduler.Call_Decline) {
 // revive clears the filters and suppression of the given roles (all roles
 // when empty) and allocates at once.
 func (m *Master) revive(fw *framework, roles []string) {
+	m.recordLocked(RoleEvent{Kind: RoleRevived, FrameworkID: fw.id, Roles: slices.Clone(roles)})
 	set := roleSet(fw, roles)
 	kept := fw.filters[:0]
 	for _, f := range fw.filters {
@@ -388,6 +391,7 @@ func (m *Master) revive(fw *framework, roles []string) {
 // suppress stops offers for the given roles (all roles when empty); it does
 // not rescind outstanding offers.
 func (m *Master) suppress(fw *framework, roles []string) {
+	m.recordLocked(RoleEvent{Kind: RoleSuppressed, FrameworkID: fw.id, Roles: slices.Clone(roles)})
 	for r := range roleSet(fw, roles) {
 		fw.suppressed[r] = true
 	}

@@ -17,6 +17,7 @@ const (
 	DefaultHeartbeatInterval  = 15 * time.Second
 	DefaultRefuseSeconds      = 5 * time.Second
 	DefaultUpdateRetry        = 10 * time.Second
+	DefaultZKSessionTimeout   = 10 * time.Second
 	DefaultAgentPort          = 5051
 	DefaultAgentIP            = "127.0.0.1"
 	// Version is the Mesos version the emulator reports.
@@ -95,6 +96,13 @@ type Config struct {
 	// unacknowledged status updates; it doubles up to 10 minutes
 	// (default 10s, negative disables retries).
 	StatusUpdateRetry time.Duration
+	// ZKSessionTimeout is how long the ZooKeeper entry of a leader that
+	// failed over (TakeOver) lingers before the election names the next
+	// master: a real master's process dies without closing its session, so
+	// its ephemeral znode stays until the session times out (the masters'
+	// --zk_session_timeout, 10 s by default: what a real Mesos 1.12 master
+	// showed). 0 means that default; negative, at once.
+	ZKSessionTimeout time.Duration
 	// Logf, when set, receives one line per call and per event.
 	Logf func(format string, args ...any)
 }
@@ -121,6 +129,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.StatusUpdateRetry == 0 {
 		c.StatusUpdateRetry = DefaultUpdateRetry
+	}
+	if c.ZKSessionTimeout == 0 {
+		c.ZKSessionTimeout = DefaultZKSessionTimeout
 	}
 	if c.FilterGPUResources == nil {
 		c.FilterGPUResources = Bool(true)

@@ -60,8 +60,11 @@
 //     without failover timeout. A leader failover with state is
 //     (*Master).TakeOver: the new leader gets the old one's agents (same
 //     ids) with their tasks at once, as if every agent re-registered in the
-//     same instant, and the old one restarts empty (leaving ZooKeeper and
-//     joining again as a standby when it was registered). Agents never
+//     same instant, and the old one restarts empty. When it was registered
+//     in ZooKeeper, its znode lingers for Config.ZKSessionTimeout (10 s,
+//     a real master's session timeout: its process dies without closing
+//     the session), so ZooKeeper names the dead leader until then; then it
+//     leaves and joins again as a standby. Agents never
 //     re-register late, so the "recovered agent" window of a real failover
 //     (explicit reconciliation left unanswered) is not emulated.
 //   - With Config.TLS the master serves HTTPS only; the Location of a 307

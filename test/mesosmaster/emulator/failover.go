@@ -28,10 +28,12 @@ import (
 //     frameworks and agents are (the registry keeps them). Executors held
 //     with HoldTasks stay held on their agents: ReleaseTasks on m.
 //
-// When old is registered in ZooKeeper, it leaves (its znode goes, so the
-// election names the next master: m should be that one) once m leads with
-// the tasks, then registers again as a standby with a new znode, as a
-// restarted master does.
+// When old is registered in ZooKeeper, its znode lingers for its
+// Config.ZKSessionTimeout (10 s by default, as a real master's session
+// does when its process dies), so ZooKeeper keeps naming old while m
+// already leads; then the znode goes (the election names the next master:
+// m should be that one) and old registers again as a standby with a new
+// znode, as a restarted master does. TakeOver returns at once.
 //
 // Agents registered on m itself (a standby has none in Mesos) are replaced
 // by old's. A framework that already re-subscribed to m (m led before the
@@ -54,17 +56,38 @@ func (m *Master) TakeOver(old *Master) error {
 	m.mu.Lock()
 	m.recover(snap)
 	m.mu.Unlock()
-	// The old leader's process restarted: its ZooKeeper session ended (the
-	// election now names m) and it joins again as a standby.
+	// The old leader's process died without closing its ZooKeeper session:
+	// its znode lingers until the session times out; then the election
+	// names m, and the old master, restarted, joins again as a standby.
 	old.mu.Lock()
-	z := old.zk
+	z, linger := old.zk, old.cfg.ZKSessionTimeout
 	old.mu.Unlock()
-	if z != nil {
+	if z == nil {
+		return nil
+	}
+	rejoin := func() error {
 		old.LeaveZooKeeper()
 		if _, err := old.RegisterInZooKeeper(z.servers, z.path); err != nil {
 			return fmt.Errorf("TakeOver: the old leader rejoining ZooKeeper: %w", err)
 		}
+		return nil
 	}
+	if linger < 0 {
+		return rejoin()
+	}
+	old.wg.Add(1)
+	go func() {
+		defer old.wg.Done()
+		t := time.NewTimer(linger)
+		defer t.Stop()
+		select {
+		case <-old.done: // closed meanwhile: Close ends the session
+		case <-t.C:
+			if err := rejoin(); err != nil {
+				old.logf("%v", err)
+			}
+		}
+	}()
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -135,6 +136,7 @@ func (m *Master) subscribe(call *scheduler.Call, s *stream) (string, string) {
 		m.failover(fw, info)
 	}
 	fw.setSuppressed(sub.SuppressedRoles)
+	m.recordLocked(RoleEvent{Kind: RoleSubscribedSuppressed, FrameworkID: fw.id, Roles: slices.Clone(sub.SuppressedRoles)})
 	fw.stream = s
 	fw.active = true
 	m.send(fw, &scheduler.Event{
@@ -267,6 +269,7 @@ func (m *Master) updateFramework(fw *framework, upd *scheduler.Call_UpdateFramew
 	fw.info = info
 	fw.roles = newRoles
 	fw.setSuppressed(upd.SuppressedRoles)
+	m.recordLocked(RoleEvent{Kind: RoleUpdatedSuppressed, FrameworkID: fw.id, Roles: slices.Clone(upd.SuppressedRoles)})
 	dropGPU := hadGPU && !fw.hasCap(mesos.FrameworkInfo_Capability_GPU_RESOURCES) && m.filterGPUs()
 	for _, o := range m.sortedOffers() {
 		if o.fw == fw && (!fw.hasRole(o.role) || (dropGPU && o.agent.hasGPUs())) {

@@ -31,6 +31,8 @@ type Master struct {
 	srv  *http.Server
 	done chan struct{}
 	wg   sync.WaitGroup
+	// roleLog is the per-role record (rolelog.go), under mu.
+	roleLog []RoleEvent
 
 	heartbeatsOff atomic.Bool
 

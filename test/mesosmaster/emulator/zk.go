@@ -60,6 +60,11 @@ func (m *Master) RegisterInZooKeeper(servers []string, path string) (string, err
 	}
 	z := &zkRegistration{conn: conn, servers: servers, path: path, znode: znode, stop: make(chan struct{})}
 	m.mu.Lock()
+	if m.closed { // closed meanwhile (a lingering TakeOver's rejoin)
+		m.mu.Unlock()
+		conn.Close()
+		return "", fmt.Errorf("master %s is closed", m.id)
+	}
 	old := m.zk
 	m.zk = z
 	m.mu.Unlock()

@@ -78,13 +78,14 @@ func TestZooKeeperElection(t *testing.T) {
 }
 
 // TestZooKeeperTakeOver: TakeOver moves the election too: the old leader's
-// znode goes and it registers again as a standby with a higher sequence, so
-// both masters redirect to the new leader; and back.
+// znode goes (at once: ZKSessionTimeout < 0) and it registers again as a
+// standby with a higher sequence, so both masters redirect to the new
+// leader; and back.
 func TestZooKeeperTakeOver(t *testing.T) {
 	server := zooKeeper(t)
 	path := fmt.Sprintf("/mesos-emulator-test-%d", time.Now().UnixNano())
-	first := startMaster(t, Config{})
-	second := startMaster(t, Config{Leader: Bool(false)})
+	first := startMaster(t, Config{ZKSessionTimeout: -1})
+	second := startMaster(t, Config{Leader: Bool(false), ZKSessionTimeout: -1})
 	z1, err := first.RegisterInZooKeeper([]string{server}, path)
 	if err != nil {
 		t.Fatal(err)
@@ -122,5 +123,64 @@ func TestZooKeeperTakeOver(t *testing.T) {
 	}
 	if children, _, _ := conn.Children(path); slices.Contains(children, strings.TrimPrefix(z1, path+"/")) {
 		t.Fatalf("the first znode %s outlived its master's leadership: %v", z1, children)
+	}
+}
+
+// TestZooKeeperLinger: a leader that fails over keeps its znode — the
+// lowest, so ZooKeeper still names it — for its ZKSessionTimeout (2 s
+// here), as a real master's session outlives its process; then the znode
+// goes and the new leader's is the lowest. Checked right after TakeOver,
+// halfway through (1 s: well inside the linger) and after the timeout
+// plus 3 s of slack.
+func TestZooKeeperLinger(t *testing.T) {
+	const linger = 2 * time.Second
+	server := zooKeeper(t)
+	path := fmt.Sprintf("/mesos-emulator-test-%d", time.Now().UnixNano())
+	first := startMaster(t, Config{ZKSessionTimeout: linger})
+	second := startMaster(t, Config{Leader: Bool(false), ZKSessionTimeout: linger})
+	z1, err := first.RegisterInZooKeeper([]string{server}, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := second.RegisterInZooKeeper([]string{server}, path); err != nil {
+		t.Fatal(err)
+	}
+	conn, _, err := zk.Connect([]string{server}, 10*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	leaderData := func() string {
+		children, _, err := conn.Children(path)
+		if err != nil || len(children) == 0 {
+			return ""
+		}
+		data, _, _ := conn.Get(path + "/" + lowestInfo(children))
+		return string(data)
+	}
+	names := func(m *Master) bool { return strings.Contains(leaderData(), fmt.Sprintf(`"port":%d`, m.port)) }
+	start := time.Now()
+	if err := second.TakeOver(first); err != nil {
+		t.Fatal(err)
+	}
+	if !names(first) {
+		t.Fatalf("right after the failover ZooKeeper names %s, want the old leader still", leaderData())
+	}
+	time.Sleep(time.Second - time.Since(start))
+	if !names(first) {
+		t.Fatalf("1 s into a %v linger ZooKeeper names %s, want the old leader still", linger, leaderData())
+	}
+	deadline := start.Add(linger + 3*time.Second)
+	for !names(second) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v after the failover ZooKeeper names %s, want the new leader", time.Since(start), leaderData())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if took := time.Since(start); took < linger {
+		t.Errorf("ZooKeeper named the new leader %v after the failover, before the %v session timeout", took, linger)
+	}
+	if children, _, _ := conn.Children(path); slices.Contains(children, strings.TrimPrefix(z1, path+"/")) {
+		t.Errorf("the old leader's znode %s outlived the linger: %v", z1, children)
 	}
 }
