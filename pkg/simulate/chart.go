@@ -83,11 +83,27 @@ func (t *Timeline) Series() []Series {
 // is hard to read on white).
 var palette = []string{"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"}
 
-// Chart geometry, in SVG user units.
+// Chart geometry, in SVG user units. The plot keeps its size; the legend
+// right of it is as wide as its longest label and the chart as tall as the
+// legend needs.
 const (
-	chartW, chartH                     = 820, 420
-	marginL, marginR, marginT, marginB = 64, 210, 48, 56
+	plotW, plotH              = 546.0, 316.0
+	marginL, marginT, marginB = 64, 48, 56
+	legendMinW                = 210
+	legendRow                 = 22
+	// charW is a generous average advance of a 12 px sans-serif character
+	// (most are narrower), so a label never runs past the edge.
+	charW = 7.5
 )
+
+// legendWidth is the width the legend needs for its labels.
+func legendWidth(labels []string) float64 {
+	longest := 0
+	for _, l := range labels {
+		longest = max(longest, len([]rune(l)))
+	}
+	return max(legendMinW, 16+30+charW*float64(longest)+12)
+}
 
 // WriteSVG draws the timeline as a step chart: x in seconds, y the value.
 func (t *Timeline) WriteSVG(w io.Writer, title, xLabel, yLabel string) error {
@@ -100,7 +116,15 @@ func (t *Timeline) WriteSVG(w io.Writer, title, xLabel, yLabel string) error {
 	}
 	xStep, xMax := niceAxis(math.Max(xMax, 1))
 	yStep, yMax := niceAxis(math.Max(yMax, 0.1))
-	plotW, plotH := float64(chartW-marginL-marginR), float64(chartH-marginT-marginB)
+	labels := make([]string, len(series))
+	for i, s := range series {
+		labels[i] = s.Label
+		if n := len(s.Points); n > 0 {
+			labels[i] += fmt.Sprintf(": %.3f", s.Points[n-1].V)
+		}
+	}
+	chartW := int(math.Ceil(marginL + plotW + legendWidth(labels)))
+	chartH := int(math.Max(marginT+plotH+marginB, marginT+10+legendRow*float64(len(series))+12))
 	x := func(v float64) float64 { return marginL + v/xMax*plotW }
 	y := func(v float64) float64 { return marginT + plotH - v/yMax*plotH }
 
@@ -118,7 +142,7 @@ func (t *Timeline) WriteSVG(w io.Writer, title, xLabel, yLabel string) error {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", x(v), y(0)+18, trimFloat(v))
 	}
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.0f" height="%.0f" fill="none" stroke="#555"/>`+"\n", marginL, marginT, plotW, plotH)
-	fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", marginL+plotW/2, chartH-12, esc(xLabel))
+	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", marginL+plotW/2, marginT+plotH+marginB-12, esc(xLabel))
 	fmt.Fprintf(&b, `<text transform="translate(16 %.1f) rotate(-90)" text-anchor="middle">%s</text>`+"\n", marginT+plotH/2, esc(yLabel))
 	for i, s := range series {
 		color := palette[i%len(palette)]
@@ -128,14 +152,10 @@ func (t *Timeline) WriteSVG(w io.Writer, title, xLabel, yLabel string) error {
 			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="%.1f" stroke-linejoin="round" points="%s"/>`+"\n",
 				color, width, stepPoints(s.Points, x, y))
 		}
-		ly := float64(marginT + 10 + 22*i)
-		lx := float64(chartW - marginR + 16)
+		ly := float64(marginT+10) + legendRow*float64(i)
+		lx := marginL + plotW + 16
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="4"/>`+"\n", lx, ly, lx+22, ly, color)
-		label := s.Label
-		if n := len(s.Points); n > 0 {
-			label += fmt.Sprintf(": %.3f", s.Points[n-1].V)
-		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f">%s</text>`+"\n", lx+30, ly+4, esc(label))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f">%s</text>`+"\n", lx+30, ly+4, esc(labels[i]))
 	}
 	b.WriteString("</svg>\n")
 	_, err := w.Write(b.Bytes())

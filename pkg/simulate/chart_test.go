@@ -3,7 +3,11 @@ package simulate
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
+	"html"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -81,5 +85,53 @@ func TestWriteSVG(t *testing.T) {
 		if !found {
 			t.Errorf("no text %q in %q", want, texts)
 		}
+	}
+}
+
+// TestChartLegendFits: a long legend label widens the chart instead of
+// running past its right edge, and many series make it taller. The check
+// is on the SVG itself: every legend text starts at x and, at 12 px, takes
+// at most 7.5 px per character (0.625 em: wider than the average advance
+// of a sans-serif face), so x + 7.5 × characters must stay inside width;
+// and every legend row's y inside height.
+func TestChartLegendFits(t *testing.T) {
+	var keys []string
+	labels := map[string]string{}
+	for i := 0; i < 30; i++ {
+		k := fmt.Sprintf("tenant-%02d", i)
+		keys = append(keys, k)
+		labels[k] = k + " (weight 3, guaranteed cpu=12,memory=48Gi, limit nvidia.com/gpu=8)"
+	}
+	tl := NewTimeline(keys, labels)
+	for i, k := range keys {
+		tl.Record(float64(i), map[string]float64{k: 0.123})
+	}
+	var b bytes.Buffer
+	if err := tl.WriteSVG(&b, "shares", "s", "share"); err != nil {
+		t.Fatal(err)
+	}
+	svg := b.String()
+	var w, h float64
+	if _, err := fmt.Sscanf(svg[strings.Index(svg, `width="`):], `width="%g" height="%g"`, &w, &h); err != nil {
+		t.Fatalf("no size in %.200s: %v", svg, err)
+	}
+	texts := regexp.MustCompile(`<text x="([0-9.]+)" y="([0-9.]+)">([^<]*)</text>`).FindAllStringSubmatch(svg, -1)
+	legend := 0
+	for _, m := range texts {
+		if !strings.HasPrefix(m[3], "tenant-") {
+			continue
+		}
+		legend++
+		x, _ := strconv.ParseFloat(m[1], 64)
+		y, _ := strconv.ParseFloat(m[2], 64)
+		if right := x + 7.5*float64(len([]rune(html.UnescapeString(m[3])))); right > w {
+			t.Errorf("legend %q ends at %.0f, past the chart's width %.0f", m[3], right, w)
+		}
+		if y > h {
+			t.Errorf("legend %q at y %.0f, below the chart's height %.0f", m[3], y, h)
+		}
+	}
+	if legend != len(keys) {
+		t.Errorf("%d legend entries, want %d", legend, len(keys))
 	}
 }
