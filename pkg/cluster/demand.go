@@ -59,7 +59,7 @@ func (s *State) countPlacedLocked(p *Pod, d int) {
 	k := groupKey{p.Shape, p.Priority}
 	g := m[k]
 	if g == nil {
-		g = &placedGroup{req: s.config.only(p.Request), prio: p.Priority}
+		g = &placedGroup{req: s.conf().only(p.Request), prio: p.Priority}
 		m[k] = g
 	}
 	g.n += d

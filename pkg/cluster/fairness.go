@@ -176,7 +176,7 @@ func (s *State) HeldElsewhereChanged() {
 // pods hold on nodes that take no new pods.
 func (s *State) targetInputLocked(held resources.Vector) *fair.TargetInput {
 	in := &fair.TargetInput{
-		Total: s.total.Clone(), Counted: s.config.Counted(), Counts: s.config.counts,
+		Total: s.total.Clone(), Counted: s.conf().Counted(), Counts: s.conf().counts,
 		Roles: make(map[string]*fair.TargetRole, len(s.roleNS)),
 	}
 	capacity := s.total.Clone()
@@ -227,7 +227,7 @@ func (s *State) targetInputLocked(held resources.Vector) *fair.TargetInput {
 				continue
 			}
 			r := role(name)
-			req := s.config.only(g.req)
+			req := s.conf().only(g.req)
 			if nominated > 0 {
 				r.Groups = append(r.Groups, fair.PodGroup{Req: req, Count: nominated, Bound: true, Prio: g.prio})
 			}
@@ -292,7 +292,7 @@ func (s *State) FairShare(uid types.UID, role string, req resources.Vector) (fai
 	s.mu.RLock()
 	alloc := s.sorter.Allocation(role)
 	if p, ok := s.pods[uid]; !ok || !p.Nominated {
-		alloc.Add(s.config.only(req))
+		alloc.Add(s.conf().only(req))
 	}
 	s.mu.RUnlock()
 	target, _ := t.Of(role)
@@ -335,14 +335,14 @@ func (s *State) Preempting(preemptor *v1.Pod, node string, victims []*v1.Pod) {
 		}
 		p.Evicting, p.EvictingSince = true, now
 		if p.Role != "" {
-			s.sorter.Unallocate(p.Role, s.config.only(p.Request))
+			s.sorter.Unallocate(p.Role, s.conf().only(p.Request))
 			s.countPlacedLocked(p, -1)
 		}
 	}
 	if p, ok := s.pods[preemptor.UID]; ok && p.Pending() && p.Role != "" {
 		s.clearNominationLocked(p)
 		p.Nominated, p.NominatedSince, p.NominatedNode = true, now, node
-		s.sorter.Allocate(p.Role, s.config.only(p.Request))
+		s.sorter.Allocate(p.Role, s.conf().only(p.Request))
 		s.pendingOf(p.Role).nominated++
 	}
 	s.changedLocked(false)
@@ -372,7 +372,7 @@ func (s *State) clearNominationLocked(p *Pod) {
 		return
 	}
 	if p.Role != "" {
-		s.sorter.Unallocate(p.Role, s.config.only(p.Request))
+		s.sorter.Unallocate(p.Role, s.conf().only(p.Request))
 		if pd := s.pendingBy[p.Role]; pd != nil {
 			if g := pd.groups[groupKey{p.Shape, p.Priority}]; g != nil && g.pods[p.UID] != nil {
 				pd.nominated--
@@ -404,7 +404,7 @@ func (s *State) FairToPreempt(preemptor *v1.Pod, role string, req resources.Vect
 	defer s.mu.RUnlock()
 	mine := s.sorter.Allocation(role)
 	if p, ok := s.pods[preemptor.UID]; !ok || !p.Nominated {
-		mine.Add(s.config.only(req))
+		mine.Add(s.conf().only(req))
 	}
 	if v := t.Compare(role, mine); v != fair.Below && v != fair.At {
 		return false
@@ -419,7 +419,7 @@ func (s *State) FairToPreempt(preemptor *v1.Pod, role string, req resources.Vect
 			take[p.Role] = resources.Vector{}
 		}
 		if !p.Evicting {
-			take[p.Role].Add(s.config.only(p.Request))
+			take[p.Role].Add(s.conf().only(p.Request))
 		}
 	}
 	for v, r := range take {

@@ -33,7 +33,7 @@ func (s *State) UpsertPod(pod *v1.Pod) {
 		// The eviction did not happen: the pod counts for its role again.
 		p.Evicting = false
 		if p.Role != "" && p.NodeName != "" {
-			s.sorter.Allocate(p.Role, s.config.only(p.Request))
+			s.sorter.Allocate(p.Role, s.conf().only(p.Request))
 			s.countPlacedLocked(p, 1)
 		}
 	}
@@ -164,7 +164,7 @@ func (s *State) placeLocked(p *Pod) {
 		s.noteOffNodeLocked(p)
 	}
 	if p.Role != "" && !p.Evicting {
-		s.sorter.Allocate(p.Role, s.config.only(p.Request))
+		s.sorter.Allocate(p.Role, s.conf().only(p.Request))
 	}
 }
 
@@ -196,7 +196,7 @@ func (s *State) unplaceLocked(p *Pod) {
 		s.noteOffNodeLocked(p)
 	}
 	if p.Role != "" && !p.Evicting {
-		s.sorter.Unallocate(p.Role, s.config.only(p.Request))
+		s.sorter.Unallocate(p.Role, s.conf().only(p.Request))
 	}
 }
 

@@ -17,7 +17,7 @@ func (s *State) CheckQuota(pod *v1.Pod, role string, req resources.Vector) error
 	if p, ok := s.pods[pod.UID]; ok && p.Nominated {
 		return nil
 	}
-	if err := quota.CheckLimits(role, req, limitView{s}, s.config.counts); err != nil {
+	if err := quota.CheckLimits(role, req, limitView{s}, s.conf().counts); err != nil {
 		return err
 	}
 	if err := s.checkHeadroomLocked(role, req); err != nil {
@@ -60,11 +60,11 @@ func (s *State) checkHeadroomLocked(role string, req resources.Vector) *quota.He
 		return nil
 	}
 	ownG, _ := s.quotaLocked(role)
-	return quota.CheckHeadroom(role, req, quota.Unmet(ownG, s.sorter.SubtreeView(role)), others, s.freeLocked(), s.config.counts)
+	return quota.CheckHeadroom(role, req, quota.Unmet(ownG, s.sorter.SubtreeView(role)), others, s.freeLocked(), s.conf().counts)
 }
 
 func (s *State) hasGuaranteesLocked() bool {
-	for _, o := range s.config.Roles {
+	for _, o := range s.conf().Roles {
 		if len(o.Guarantee) > 0 {
 			return true
 		}

@@ -134,7 +134,7 @@ func (s *State) NamespaceError(name string) error {
 func (s *State) refreshWeightsLocked() {
 	for _, r := range s.sorter.Roles() {
 		w := 0.0
-		if o, ok := s.config.Roles[r]; ok && o.Weight > 0 {
+		if o, ok := s.conf().Roles[r]; ok && o.Weight > 0 {
 			w = o.Weight
 		} else {
 			names := make([]string, 0, len(s.roleNS[r]))
@@ -162,7 +162,7 @@ func (s *State) refreshWeightsLocked() {
 // else the sums of the min and max of the ElasticQuotas of its namespaces. A
 // resource no ElasticQuota max names is unlimited.
 func (s *State) quotaLocked(role string) (guarantee, limit resources.Vector) {
-	o, hasArgs := s.config.Roles[role]
+	o, hasArgs := s.conf().Roles[role]
 	if hasArgs && o.Guarantee != nil {
 		guarantee = o.Guarantee
 	}

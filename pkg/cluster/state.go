@@ -12,6 +12,7 @@ import (
 	"hash/maphash"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -104,7 +105,9 @@ type Role struct {
 type State struct {
 	mu            sync.RWMutex
 	schedulerName string
-	config        RoleConfig
+	// cfg is the role configuration: replaced whole (Configure), never
+	// changed in place, so readers need no lock.
+	cfg atomic.Pointer[RoleConfig]
 
 	pods map[types.UID]*Pod
 	// gone holds the UIDs of pods deleted lately (rememberGoneLocked).
@@ -191,16 +194,20 @@ func (s *State) Configure(cfg RoleConfig) {
 	s.notify()
 }
 
+// conf returns the current role configuration (never modified).
+func (s *State) conf() *RoleConfig { return s.cfg.Load() }
+
 func (s *State) setConfigLocked(cfg RoleConfig) {
-	s.config = cfg.withDefaults()
-	s.sorter = roles.NewSorter(s.total, s.config.Counted())
+	c := cfg.withDefaults()
+	s.cfg.Store(&c)
+	s.sorter = roles.NewSorter(s.total, s.conf().Counted())
 	s.placedBy = map[string]map[groupKey]*placedGroup{}
 	s.epoch++
 	for _, p := range s.pods {
 		if p.Role != "" {
 			s.sorter.Add(p.Role)
 			if (p.NodeName != "" && !p.Evicting) || p.Nominated {
-				s.sorter.Allocate(p.Role, s.config.only(p.Request))
+				s.sorter.Allocate(p.Role, s.conf().only(p.Request))
 			}
 			if p.NodeName != "" && !p.Evicting {
 				s.countPlacedLocked(p, 1)
@@ -210,7 +217,7 @@ func (s *State) setConfigLocked(cfg RoleConfig) {
 	for r, pd := range s.pendingBy {
 		s.sorter.SetActive(r, pd.count > 0)
 	}
-	for r := range s.config.Roles {
+	for r := range s.conf().Roles {
 		s.sorter.Add(r)
 	}
 	s.refreshWeightsLocked()
@@ -293,13 +300,13 @@ func (s *State) Total() resources.Vector {
 }
 
 // Counted returns the resources that count for dominant shares.
-func (s *State) Counted() []v1.ResourceName { return s.config.Counted() }
+func (s *State) Counted() []v1.ResourceName { return s.conf().Counted() }
 
 // Counts reports whether a resource counts in allocations (and limits).
-func (s *State) Counts(name v1.ResourceName) bool { return s.config.counts(name) }
+func (s *State) Counts(name v1.ResourceName) bool { return s.conf().counts(name) }
 
 // Resources returns the resources that count in allocations.
-func (s *State) Resources() []v1.ResourceName { return s.config.Resources }
+func (s *State) Resources() []v1.ResourceName { return s.conf().Resources }
 
 // Role returns a snapshot of one role.
 func (s *State) Role(name string) Role {
