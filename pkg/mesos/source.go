@@ -471,6 +471,13 @@ func (s *Source) idleRolesLocked() []string {
 	return out
 }
 
+// runContext returns Run's context (Background before Run).
+func (s *Source) runContext() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ctx
+}
+
 // roleGaugesLocked publishes how many roles the framework has and how many
 // the master suppresses.
 func (s *Source) roleGaugesLocked() {

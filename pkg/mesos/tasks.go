@@ -296,7 +296,12 @@ func (t *tasks) podGone(uid types.UID) {
 	delete(t.orphans, string(uid))
 	t.mu.Unlock()
 	if ok {
-		go func() { _ = t.killTask(context.Background(), string(uid), tk.agentID) }()
+		ctx := t.s.runContext()
+		go func() { // bounded by Run's context and the call timeout
+			if err := t.killTask(ctx, string(uid), tk.agentID); err != nil && ctx.Err() == nil {
+				klog.FromContext(ctx).V(2).Info("KILL of a gone pod's task failed; reconciliation retries it", "taskID", uid, "err", err)
+			}
+		}()
 	}
 }
 
