@@ -2,6 +2,7 @@ package offers
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 
@@ -134,9 +135,11 @@ func (b *batcher) flush(id string) {
 }
 
 // decide delivers an outcome to a pod waiting in Permit. A pod reserved on
-// the offer may not be waiting yet (the framework registers it after Permit
-// returns): the outcome is kept for its Permit, and delivered if it starts
-// waiting in the meantime.
+// the offer may not be waiting yet: the framework registers it as waiting
+// right after Permit returns, in the same goroutine, so the outcome is
+// kept for its Permit and delivered as soon as it waits — tried again
+// after 1 ms, doubling to at most 100 ms, within the Permit timeout and
+// the plugin's context (the first retry nearly always finds it).
 func (b *batcher) decide(pod *v1.Pod, o outcome) {
 	if b.deliver(pod.UID, o) {
 		return
@@ -145,21 +148,28 @@ func (b *batcher) decide(pod *v1.Pod, o outcome) {
 	b.outcome[pod.UID] = o
 	b.mu.Unlock()
 	go func() {
-		_ = wait.PollUntilContextTimeout(b.pl.ctx, time.Millisecond, b.permitTimeout(), false, func(context.Context) (bool, error) {
+		ctx, cancel := context.WithTimeout(b.pl.ctx, b.permitTimeout())
+		defer cancel()
+		backoff := wait.Backoff{Duration: time.Millisecond, Factor: 2, Cap: 100 * time.Millisecond, Steps: math.MaxInt32}
+		for {
+			select {
+			case <-ctx.Done():
+				return // its Permit times out and the pod is retried
+			case <-time.After(backoff.Step()):
+			}
 			b.mu.Lock()
 			_, still := b.outcome[pod.UID]
 			b.mu.Unlock()
 			if !still {
-				return true, nil // its Permit took it
+				return // its Permit took it
 			}
 			if b.deliver(pod.UID, o) {
 				b.mu.Lock()
 				delete(b.outcome, pod.UID)
 				b.mu.Unlock()
-				return true, nil
+				return
 			}
-			return false, nil
-		})
+		}
 	}()
 }
 
