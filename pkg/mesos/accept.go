@@ -52,14 +52,17 @@ func (s *Source) Accept(ctx context.Context, offerID string, launches []offer.La
 		rest.Sub(l.Resources)
 	}
 	delete(rest, v1.ResourcePods)
-	s.noteReturningLocked(o.AgentID.Value, rest.ClampZero())
+	s.noteReturningLocked(offerID, o.AgentID.Value, rest.ClampZero())
 	s.mu.Unlock()
 	if len(ops) == 0 {
 		_ = s.call(ctx, calls.Decline(o.ID).With(calls.RefuseSeconds(0)))
+		s.answered(offerID)
 		return failed, nil
 	}
 	accept := calls.Accept(calls.OfferOperations(ops).WithOffers(o.ID)).With(calls.RefuseSeconds(0))
-	if err := s.call(ctx, accept); err != nil {
+	err := s.call(ctx, accept)
+	s.answered(offerID)
+	if err != nil {
 		// The master may have received the ACCEPT: reconciliation settles it.
 		for uid := range waits {
 			s.tasks.abandon(string(uid), true)

@@ -83,8 +83,9 @@ type Source struct {
 	// (other frameworks' tasks and offers), as the last offer there showed
 	// it: the agent's resources minus our pods and our offers.
 	held map[string]resources.Vector
-	// returning is what we gave back lately, per agent ID (noteReturningLocked).
-	returning map[string][]returning
+	// returning is what we gave back lately, by the offer's ID
+	// (noteReturningLocked).
+	returning map[string]returning
 }
 
 var (
@@ -101,7 +102,7 @@ func New(cfg Config, state *cluster.State, factory informers.SharedInformerFacto
 	s := &Source{
 		cfg: cfg, state: state, client: client, recorder: recorder, codec: codec(cfg.JSON),
 		roles: sets.New[string](), active: sets.New[string](), suppressed: sets.New[string](), heartbeat: defaultHeartbeat, offers: map[string]*mesos.Offer{},
-		agents: map[string]string{}, subscribed: make(chan struct{}), ctx: context.Background(), held: map[string]resources.Vector{}, returning: map[string][]returning{},
+		agents: map[string]string{}, subscribed: make(chan struct{}), ctx: context.Background(), held: map[string]resources.Vector{}, returning: map[string]returning{},
 	}
 	s.tasks = newTasks(s)
 	s.maintenance = newMaintenance(s)
@@ -375,51 +376,68 @@ func (s *Source) Decline(ctx context.Context, offerIDs []string, refuse time.Dur
 	for _, id := range offerIDs {
 		if o := s.offers[id]; o != nil {
 			v, _, _ := toVector(o.Resources, "")
-			s.noteReturningLocked(o.AgentID.Value, v)
+			s.noteReturningLocked(id, o.AgentID.Value, v)
 		}
 		delete(s.offers, id)
 		ids = append(ids, mesos.OfferID{Value: id})
 	}
 	s.mu.Unlock()
+	defer s.answered(offerIDs...)
 	return s.call(ctx, calls.Decline(ids...).With(calls.RefuseSeconds(refuse)))
 }
 
-// returnGrace is how long resources we gave back (a DECLINE, the unused
-// part of an ACCEPT) may still be missing from the agent's next offer: the
-// master may have made that offer before it handled our call.
-const returnGrace = 2 * time.Second
+// returnSettle is how long after the master answered our DECLINE or ACCEPT
+// an offer may still have been made before it handled the call (the offer
+// and the answer travel on two connections).
+const returnSettle = 100 * time.Millisecond
 
-// returning is what we gave back on an agent, until when it may be missing
-// from the agent's offers.
+// returning is what we gave back on an agent with one call (a DECLINE, the
+// unused part of an ACCEPT), and when the master answered the call (zero
+// while it has not).
 type returning struct {
-	res   resources.Vector
-	until time.Time
+	agentID  string
+	res      resources.Vector
+	answered time.Time
 }
 
-// noteReturningLocked records resources given back on an agent.
-func (s *Source) noteReturningLocked(agentID string, res resources.Vector) {
+// noteReturningLocked records resources given back on an agent by the call
+// about an offer.
+func (s *Source) noteReturningLocked(offerID, agentID string, res resources.Vector) {
 	if res.IsZero() {
 		return
 	}
-	s.returning[agentID] = append(s.returning[agentID], returning{res: res, until: time.Now().Add(returnGrace)})
+	s.returning[offerID] = returning{agentID: agentID, res: res}
 }
 
-// returningLocked sums what is being given back on an agent, and forgets
-// what is surely back.
+// answered records that the master answered the calls about these offers.
+func (s *Source) answered(offerIDs ...string) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range offerIDs {
+		if r, ok := s.returning[id]; ok {
+			r.answered = now
+			s.returning[id] = r
+		}
+	}
+}
+
+// returningLocked sums what may still be on its way back on an agent: the
+// calls not answered yet, or answered too recently to be in the offer that
+// just arrived. Older ones are forgotten: the master had them back when it
+// made this offer (they are in it, or taken by another framework since).
 func (s *Source) returningLocked(agentID string) resources.Vector {
 	out := resources.Vector{}
 	now := time.Now()
-	keep := s.returning[agentID][:0]
-	for _, r := range s.returning[agentID] {
-		if now.Before(r.until) {
-			out.Add(r.res)
-			keep = append(keep, r)
+	for id, r := range s.returning {
+		if r.agentID != agentID {
+			continue
 		}
-	}
-	if len(keep) == 0 {
-		delete(s.returning, agentID)
-	} else {
-		s.returning[agentID] = keep
+		if !r.answered.IsZero() && now.Sub(r.answered) > returnSettle {
+			delete(s.returning, id)
+			continue
+		}
+		out.Add(r.res)
 	}
 	return out
 }
@@ -559,12 +577,12 @@ func (s *Source) HeldElsewhereTotal() resources.Vector {
 // noteHeldLocked records what an agent holds outside this framework when an
 // offer for it arrives: the master offers all of an agent's free resources
 // at once, so the agent's resources minus ours (our pods or tasks there,
-// and what we gave back lately: the offer may predate the master taking it
-// back) and our outstanding offers there is what others hold. Where in
-// doubt it errs low: a figure too high would shrink every role's target
-// for good (roles at their target get no offers, so none corrects it),
-// one too low is corrected by the next offer, which roles below their
-// target keep getting. Lock order: s.mu, then the tasks' lock. Resources the node does not declare
+// and what we gave back with a call the master may not have handled when
+// it made this offer) and our outstanding offers there is what others
+// hold. A figure too high would shrink every role's target for good (roles
+// at their target get no offers, so none corrects it); one too low lets
+// the plan promise room that is not there. Lock order: s.mu, then the
+// tasks' lock. Resources the node does not declare
 // are left out. It reports whether the node's figure changed.
 func (s *Source) noteHeldLocked(node string) bool {
 	alloc, used, ok := s.state.NodeResources(node)

