@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	emulator "github.com/kube-mesos/kube-mesos-scheduler/internal/mesosemulator"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config"
-	"github.com/kube-mesos/kube-mesos-scheduler/test/mesosmaster/emulator"
 )
 
 // TestNewConfig: the secret is read from its file (trimmed) and never

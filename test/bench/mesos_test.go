@@ -17,9 +17,9 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/component-base/metrics/testutil"
 
+	emulator "github.com/kube-mesos/kube-mesos-scheduler/internal/mesosemulator"
 	kmsmetrics "github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
 	"github.com/kube-mesos/kube-mesos-scheduler/test/harness"
-	"github.com/kube-mesos/kube-mesos-scheduler/test/mesosmaster/emulator"
 )
 
 // offerSourceProfile is our profile (all three plugins) with a 1 s

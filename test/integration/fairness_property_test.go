@@ -15,8 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	emulator "github.com/kube-mesos/kube-mesos-scheduler/internal/mesosemulator"
 	"github.com/kube-mesos/kube-mesos-scheduler/test/harness"
-	"github.com/kube-mesos/kube-mesos-scheduler/test/mesosmaster/emulator"
 )
 
 var (

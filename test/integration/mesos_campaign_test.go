@@ -18,8 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	emulator "github.com/kube-mesos/kube-mesos-scheduler/internal/mesosemulator"
 	"github.com/kube-mesos/kube-mesos-scheduler/test/harness"
-	"github.com/kube-mesos/kube-mesos-scheduler/test/mesosmaster/emulator"
 )
 
 var (

@@ -10,13 +10,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	emulator "github.com/kube-mesos/kube-mesos-scheduler/internal/mesosemulator"
 	"github.com/kube-mesos/kube-mesos-scheduler/test/harness"
-	"github.com/kube-mesos/kube-mesos-scheduler/test/mesosmaster/emulator"
 )
 
 // Weighted DRF against a Mesos master (the emulator), which offers all the
 // free resources of an agent to one role at a time (recorded from a Mesos
-// 1.12 master: test/mesosmaster/testdata). Each role must take of such an
+// 1.12 master: internal/mesosemulator/testdata). Each role must take of such an
 // offer only its part of the fair allocation, so that the master offers the
 // rest to the others.
 

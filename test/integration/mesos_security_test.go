@@ -18,8 +18,8 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/textlogger"
 
+	emulator "github.com/kube-mesos/kube-mesos-scheduler/internal/mesosemulator"
 	"github.com/kube-mesos/kube-mesos-scheduler/test/harness"
-	"github.com/kube-mesos/kube-mesos-scheduler/test/mesosmaster/emulator"
 )
 
 // logBuffer collects log output; safe for concurrent writers.

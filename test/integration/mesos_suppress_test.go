@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	emulator "github.com/kube-mesos/kube-mesos-scheduler/internal/mesosemulator"
 	"github.com/kube-mesos/kube-mesos-scheduler/test/harness"
-	"github.com/kube-mesos/kube-mesos-scheduler/test/mesosmaster/emulator"
 )
 
 // TestMesosSuppressIdleRoles: a framework whose roles have nothing pending

@@ -20,7 +20,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/kube-mesos/kube-mesos-scheduler/test/mesosmaster/emulator"
+	emulator "github.com/kube-mesos/kube-mesos-scheduler/internal/mesosemulator"
 )
 
 // multiFlag collects a repeatable string flag.

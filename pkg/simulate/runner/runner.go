@@ -23,10 +23,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/internal/controlplane"
+	emulator "github.com/kube-mesos/kube-mesos-scheduler/internal/mesosemulator"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/drf"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/offers"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/simulate"
-	"github.com/kube-mesos/kube-mesos-scheduler/test/mesosmaster/emulator"
 )
 
 // Defaults of Options.

@@ -1,4 +1,4 @@
-package emulator
+package mesosemulator
 
 import (
 	"net/http"
@@ -12,7 +12,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 )
 
-// Recorded bytes (test/mesosmaster/testdata/mesos-1.12-recording.md §1), port 5050.
+// Recorded bytes (internal/mesosemulator/testdata/mesos-1.12-recording.md §1), port 5050.
 const (
 	recordedSubscribed = `{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"c940f68f-7cf5-45de-9109-33b4aef36b23-0000"},"heartbeat_interval_seconds":15.0,"master_info":{"id":"c940f68f-7cf5-45de-9109-33b4aef36b23","ip":16777343,"port":5050,"pid":"master@127.0.0.1:5050","hostname":"localhost","version":"1.12.0","address":{"hostname":"localhost","ip":"127.0.0.1","port":5050},"capabilities":[{"type":"AGENT_UPDATE"},{"type":"AGENT_DRAINING"},{"type":"QUOTA_V2"}]}}}`
 	recordedOffers     = `{"type":"OFFERS","offers":{"offers":[{"id":{"value":"c940f68f-7cf5-45de-9109-33b4aef36b23-O0"},"framework_id":{"value":"c940f68f-7cf5-45de-9109-33b4aef36b23-0000"},"agent_id":{"value":"c940f68f-7cf5-45de-9109-33b4aef36b23-S0"},"hostname":"node-1","url":{"scheme":"http","address":{"hostname":"node-1","ip":"127.0.0.1","port":5051},"path":"/slave(1)"},"resources":[{"name":"ports","type":"RANGES","ranges":{"range":[{"begin":31000,"end":32000}]},"role":"*","allocation_info":{"role":"team-a"}},{"name":"cpus","type":"SCALAR","scalar":{"value":4.0},"role":"*","allocation_info":{"role":"team-a"}},{"name":"mem","type":"SCALAR","scalar":{"value":8192.0},"role":"*","allocation_info":{"role":"team-a"}},{"name":"disk","type":"SCALAR","scalar":{"value":10000.0},"role":"*","allocation_info":{"role":"team-a"}},{"name":"gpus","type":"SCALAR","scalar":{"value":2.0},"role":"*","allocation_info":{"role":"team-a"}}],"attributes":[{"name":"rack","type":"TEXT","text":{"value":"r1"}},{"name":"zone","type":"TEXT","text":{"value":"a"}}],"allocation_info":{"role":"team-a"}}]}}`

@@ -1,4 +1,4 @@
-package emulator
+package mesosemulator
 
 import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"

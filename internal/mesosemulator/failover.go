@@ -1,4 +1,4 @@
-package emulator
+package mesosemulator
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 )
 
 // TakeOver makes m the leading master in place of old, as a leader failover
-// does in Mesos (test/mesosmaster/testdata/mesos-1.12-recording.md §9):
+// does in Mesos (internal/mesosemulator/testdata/mesos-1.12-recording.md §9):
 //
 //   - old stops leading: every subscription stream it serves ends abruptly
 //     (no ERROR event, the TCP connection drops), it answers 307 pointing

@@ -3,7 +3,7 @@
 // GET /master/state, /master/frameworks, /master/slaves and /master/redirect.
 //
 // It is written from the wire protocol recorded against a real Mesos 1.12
-// master (test/mesosmaster/testdata/mesos-1.12-recording.md): status codes, error texts, RecordIO
+// master (internal/mesosemulator/testdata/mesos-1.12-recording.md): status codes, error texts, RecordIO
 // framing, the SUBSCRIBED/HEARTBEAT/OFFERS sequence, the hierarchical
 // allocator's one-offer-per-agent-per-role behaviour with weighted DRF role
 // ordering, decline filters, acknowledgement-gated status updates,
@@ -73,4 +73,4 @@
 //     master does although mesos-go v0.0.11 has no constant for it (see
 //     QuotaV2); mesos-go's JSON decoder rejects that name, its protobuf
 //     decoder does not.
-package emulator
+package mesosemulator

@@ -1,4 +1,4 @@
-package emulator
+package mesosemulator
 
 import (
 	"bufio"
@@ -19,7 +19,7 @@ import (
 )
 
 // Test helpers drive the emulator with plain net/http, like the Python
-// client used to record test/mesosmaster/testdata/mesos-1.12-recording.md.
+// client used to record internal/mesosemulator/testdata/mesos-1.12-recording.md.
 
 const (
 	recordedMasterID = "c940f68f-7cf5-45de-9109-33b4aef36b23"
