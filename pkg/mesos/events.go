@@ -74,6 +74,7 @@ func (s *Source) onOffers(ctx context.Context, e *scheduler.Event) error {
 	var out []offer.Offer
 	var orphans []mesos.OfferID
 	seen := sets.New[string]()
+	agentOf := map[string]string{} // node -> agent ID, of this event's offers
 	s.mu.Lock()
 	for i := range e.GetOffers().GetOffers() {
 		o := e.GetOffers().GetOffers()[i]
@@ -84,14 +85,15 @@ func (s *Source) onOffers(ctx context.Context, e *scheduler.Event) error {
 			continue
 		}
 		seen.Insert(n)
+		agentOf[n] = o.AgentID.Value
 		s.maintenance.offered(n, o.Unavailability != nil)
 		s.agents[o.AgentID.Value] = n
 		s.offers[o.ID.Value] = &o
 		out = append(out, convert(&o, n, nodes.freePods[n], now))
 	}
 	heldChanged := false
-	for n := range seen {
-		heldChanged = s.noteHeldLocked(n) || heldChanged
+	for n, agent := range agentOf {
+		heldChanged = s.noteHeldLocked(n, agent) || heldChanged
 	}
 	h := s.handler
 	s.mu.Unlock()

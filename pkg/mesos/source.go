@@ -503,14 +503,6 @@ func (s *Source) roleGaugesLocked() {
 	metrics.MesosSuppressedRoles.Set(float64(s.suppressed.Len()))
 }
 
-// SuppressedRoles returns the roles the master suppresses for the framework
-// in the current subscription.
-func (s *Source) SuppressedRoles() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return sets.List(s.suppressed)
-}
-
 // Why says why no pod gets offers while the source is not subscribed (the
 // master is unreachable, refuses our credentials or certificate, ...): the
 // pod then only waits, and preempting pods would not make the master offer
@@ -584,7 +576,7 @@ func (s *Source) HeldElsewhereTotal() resources.Vector {
 // the plan promise room that is not there. Lock order: s.mu, then the
 // tasks' lock. Resources the node does not declare
 // are left out. It reports whether the node's figure changed.
-func (s *Source) noteHeldLocked(node string) bool {
+func (s *Source) noteHeldLocked(node, agentID string) bool {
 	alloc, used, ok := s.state.NodeResources(node)
 	if !ok {
 		return false
@@ -592,16 +584,11 @@ func (s *Source) noteHeldLocked(node string) bool {
 	// Ours on the agent: the pods the cluster places there, or the tasks
 	// we run there if they hold more (a deleted pod's task until it is
 	// killed, a task launched before its pod is seen bound).
-	ours := used
-	for a, n := range s.agents {
-		if n == node {
-			ours = ours.Max(s.tasks.heldOn(a))
-			ours.Add(s.returningLocked(a))
-		}
-	}
+	ours := used.Max(s.tasks.heldOn(agentID))
+	ours.Add(s.returningLocked(agentID))
 	held := alloc.Minus(ours)
 	for _, o := range s.offers {
-		if n, ok := s.agents[o.AgentID.Value]; ok && n == node {
+		if o.AgentID.Value == agentID {
 			v, _, _ := toVector(o.Resources, "")
 			held.Sub(v)
 		}
