@@ -17,4 +17,20 @@ if [[ ! -f /usr/share/java/zookeeper.jar ]]; then
 fi
 
 (cd test/chart && go test -timeout 10m ./...)
-exec go test -timeout 45m ./... "$@"
+
+# The integration tests log a lot (the API server's klog); a failure's own
+# lines would scroll out of a CI log's tail. The whole output goes to
+# _output/test.log as well, and on failure the failing tests' lines are
+# printed again at the end.
+mkdir -p _output
+log=_output/test.log
+set +e
+go test -timeout 45m ./... "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+if [[ $rc -ne 0 ]]; then
+  echo
+  echo "hack/test.sh: go test failed (exit $rc); the failures, from $log:"
+  grep -E -B2 -A30 -- '^\s*--- FAIL|^panic:|^FAIL\s|timed out' "$log" | grep -v -E '^[IWE][0-9]{4} ' | tail -200
+fi
+exit "$rc"
