@@ -55,13 +55,12 @@ func (p *Provider) For(ctx context.Context, h fwk.Handle) (*State, error) {
 	}
 	p.states[h] = s
 	go s.RunTargets(ctx)
-	go func() {
-		<-ctx.Done()
+	context.AfterFunc(ctx, func() {
 		p.mu.Lock()
 		delete(p.states, h)
 		delete(p.slots, h)
 		p.mu.Unlock()
-	}()
+	})
 	return s, nil
 }
 

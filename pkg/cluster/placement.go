@@ -37,12 +37,11 @@ func (p *Provider) PlacementSlot(ctx context.Context, h fwk.Handle) *PlacementSl
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.slotLocked(h)
-	go func() {
-		<-ctx.Done()
+	context.AfterFunc(ctx, func() {
 		p.mu.Lock()
 		delete(p.slots, h)
 		p.mu.Unlock()
-	}()
+	})
 	return s
 }
 

@@ -249,7 +249,8 @@ func (t *tasks) adoptOrKill(ctx context.Context, st mesos.TaskStatus) {
 		why = fmt.Sprintf("its pod is not bound to the node of agent %s", agent)
 	}
 	klog.FromContext(ctx).Info("Killing an orphan Mesos task", "taskID", id, "agentID", agent, "why", why)
-	go func() { _ = t.killTask(context.WithoutCancel(ctx), id, agent) }()
+	runCtx := t.s.runContext()
+	go func() { _ = t.killTask(runCtx, id, agent) }() // bounded by Run's context and the call timeout; killTask logs a failure
 }
 
 // killTask kills a task. It stops being live at once and is "killing"

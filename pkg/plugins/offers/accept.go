@@ -73,7 +73,7 @@ func (b *batcher) permit(pod *v1.Pod) (*fwk.Status, time.Duration) {
 		go b.flush(id)
 	case !b.pending[id]:
 		b.pending[id] = true
-		time.AfterFunc(b.pl.args.AcceptBatchWindow.Duration, func() { b.flush(id) })
+		after(b.pl.ctx, b.pl.args.AcceptBatchWindow.Duration, func() { b.flush(id) })
 	}
 	if b.local {
 		return nil, 0
@@ -201,4 +201,18 @@ func leftover(o offer.Offer, launches []offer.Launch) resources.Vector {
 	}
 	delete(left, v1.ResourcePods)
 	return left.ClampZero()
+}
+
+// after runs f in a goroutine of its own once d has passed, unless ctx
+// ends first (then f does not run: the plugin is stopping).
+func after(ctx context.Context, d time.Duration, f func()) {
+	go func() {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+			f()
+		}
+	}()
 }

@@ -217,7 +217,7 @@ func (pl *Offers) PreEnqueue(_ context.Context, pod *v1.Pod) *fwk.Status {
 	}
 	pl.wait(role, pod)
 	if !held {
-		time.AfterFunc(pl.grace, func() { pl.activate(map[string]*v1.Pod{key(pod): pod}) })
+		after(pl.ctx, pl.grace, func() { pl.activate(map[string]*v1.Pod{key(pod): pod}) })
 	}
 	return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf("%s %q: waiting for the allocator", ErrReasonNoOffer, role))
 }
