@@ -8,6 +8,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/fair"
@@ -397,23 +398,33 @@ func (s *State) clearNominationLocked(p *Pod) {
 // beyond its target.
 //
 // Victims already being evicted count as gone and are not taken off twice.
-// A victim of the preemptor's own role is never fair to take.
+// Victims of lower priority than the preemptor are taken by priority, not
+// by fairness: they may be of any role, their role is not held to its
+// target for them, but they count as gone from it — a role that also gives
+// up pods of the preemptor's priority must stay at its target without all
+// of them. A victim of the preemptor's priority (or higher) must be of
+// another role.
 func (s *State) FairToPreempt(preemptor *v1.Pod, role string, req resources.Vector, victimPods []*v1.Pod) bool {
 	t := s.Targets()
+	prio := corev1helpers.PodPriority(preemptor)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	mine := s.sorter.Allocation(role)
-	if p, ok := s.pods[preemptor.UID]; !ok || !p.Nominated {
-		mine.Add(s.conf().only(req))
-	}
-	if v := t.Compare(role, mine); v != fair.Below && v != fair.At {
-		return false
-	}
 	take := map[string]resources.Vector{}
+	held := map[string]bool{} // roles giving up pods by fairness
 	for _, vp := range victimPods {
 		p, ok := s.pods[vp.UID]
-		if !ok || p.Role == "" || p.Role == role {
+		byPriority := corev1helpers.PodPriority(vp) < prio
+		if !ok || p.Role == "" {
+			if byPriority {
+				continue // not counted for any role
+			}
 			return false
+		}
+		if !byPriority {
+			if p.Role == role {
+				return false
+			}
+			held[p.Role] = true
 		}
 		if take[p.Role] == nil {
 			take[p.Role] = resources.Vector{}
@@ -422,9 +433,19 @@ func (s *State) FairToPreempt(preemptor *v1.Pod, role string, req resources.Vect
 			take[p.Role].Add(s.conf().only(p.Request))
 		}
 	}
-	for v, r := range take {
+	mine := s.sorter.Allocation(role)
+	if p, ok := s.pods[preemptor.UID]; !ok || !p.Nominated {
+		mine.Add(s.conf().only(req))
+	}
+	if r, ok := take[role]; ok {
+		mine.Sub(r)
+	}
+	if v := t.Compare(role, mine); v != fair.Below && v != fair.At {
+		return false
+	}
+	for v := range held {
 		after := s.sorter.Allocation(v)
-		after.Sub(r)
+		after.Sub(take[v])
 		if c := t.Compare(v, after); c != fair.At && c != fair.Above {
 			return false
 		}

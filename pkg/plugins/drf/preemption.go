@@ -109,7 +109,9 @@ type victim struct {
 //  4. reprieve victims, most important first (higher priority, the role
 //     least over its share, then kube-scheduler's order), while the pod
 //     still fits: PDB-violating victims are reprieved first;
-//  5. the fair-share victims left must pass FairToPreempt together.
+//  5. if any victim is taken by fairness, the victims left must pass
+//     FairToPreempt together (lower-priority ones count as gone from
+//     their role).
 func (p *preemptor) SelectVictimsOnNode(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo,
 	all []*preemption.DomainVictim, pdbs []*policy.PodDisruptionBudget) ([]*v1.Pod, int, *fwk.Status) {
 	pl := p.pl
@@ -194,18 +196,16 @@ func (p *preemptor) SelectVictimsOnNode(ctx context.Context, cs fwk.CycleState, 
 			return nil, 0, s
 		}
 	}
-	var fairVictims []*v1.Pod
-	for _, v := range victims {
-		if !v.classic {
-			fairVictims = append(fairVictims, v.pod)
-		}
-	}
-	if len(fairVictims) > 0 && !pl.state.FairToPreempt(pod, ps.role, ps.request, fairVictims) {
-		return nil, 0, fwk.NewStatus(fwk.Unschedulable, ErrReasonBelowFairShare)
-	}
 	out := make([]*v1.Pod, len(victims))
+	byFairness := false
 	for i, v := range victims {
 		out[i] = v.pod
+		byFairness = byFairness || !v.classic
+	}
+	// All victims together: a role giving up pods by fairness must stay at
+	// its target without its lower-priority victims too.
+	if byFairness && !pl.state.FairToPreempt(pod, ps.role, ps.request, out) {
+		return nil, 0, fwk.NewStatus(fwk.Unschedulable, ErrReasonBelowFairShare)
 	}
 	ps.victims.Store(nodeInfo.Node().Name, out)
 	return out, numViolating, nil
@@ -224,9 +224,10 @@ const (
 // pod (see SelectVictimsOnNode), and records when fair-share victims were
 // left out only because the pod is younger than the delay. Of each role's
 // pods of the preemptor's priority, only as many as the role can give up
-// and stay at its fair target are candidates — its least important ones —
-// so that any subset the reprieve leaves is fair to take, and a preemption
-// that needs one pod of each of two roles finds them.
+// and stay at its fair target — with all its lower-priority candidates gone
+// as well — are candidates, its least important ones, so that any subset
+// the reprieve leaves is fair to take, and a preemption that needs one pod
+// of each of two roles finds them.
 func (p *preemptor) potentialVictims(pod *v1.Pod, ps *preFilterState, all []*preemption.DomainVictim) ([]*victim, map[*preemption.DomainVictim]*victim) {
 	pl := p.pl
 	prio := corev1helpers.PodPriority(pod)
@@ -256,10 +257,17 @@ func (p *preemptor) potentialVictims(pod *v1.Pod, ps *preFilterState, all []*pre
 		}
 		fair[v.role] = append(fair[v.role], v)
 	}
-	for _, vs := range fair {
+	for role, vs := range fair {
 		// Least important first: they are the ones to go.
 		sort.SliceStable(vs, func(i, j int) bool { return preemption.MoreImportantVictim(vs[j].dv, vs[i].dv) })
+		// The role's lower-priority candidates may all go too: count them
+		// as gone, so that whatever the reprieve leaves is fair.
 		var taken []*v1.Pod
+		for _, c := range potential {
+			if c.role == role {
+				taken = append(taken, c.pod)
+			}
+		}
 		for _, v := range vs {
 			if !pl.state.FairToPreempt(pod, ps.role, ps.request, append(taken, v.pod)) {
 				break
