@@ -90,6 +90,13 @@ type Allocator struct {
 	// (by UID, valid for one resourceVersion); only cycles touch it.
 	hwMu sync.Mutex
 	hw   *fair.HWCache
+	// pendBuf is demandOf's snapshot of a role's pending pods, reused
+	// (guarded by hwMu).
+	pendBuf []cluster.Pod
+
+	// nodeBuf is agents' snapshot of the nodes, reused across cycles.
+	nodeMu  sync.Mutex
+	nodeBuf []cluster.Node
 
 	lastAgents int // agents in the last cycle: the next one's capacity
 }
@@ -245,10 +252,15 @@ func (a *Allocator) sweep(now time.Time, agents []*fair.Agent) (lost []string, e
 // agents returns the schedulable nodes as agents: free resources and ports
 // after the pods on them, sorted by name so cycles are deterministic.
 func (a *Allocator) agents() []*fair.Agent {
+	a.nodeMu.Lock()
+	defer a.nodeMu.Unlock()
+	a.nodeBuf = a.state.AppendNodes(a.nodeBuf[:0])
+	defer clear(a.nodeBuf)                      // keep no node object beyond the cycle
 	slab := make([]fair.Agent, 0, a.lastAgents) // one allocation for all agents
-	a.state.EachNode(func(n *cluster.Node) {
+	for i := range a.nodeBuf {
+		n := &a.nodeBuf[i]
 		if !n.Schedulable {
-			return
+			continue
 		}
 		slab = append(slab, fair.Agent{Name: n.Name, Node: n.Object, Tainted: fair.HardTaints(n.Object), Alloc: n.Allocatable, Used: n.Used})
 		ag := &slab[len(slab)-1]
@@ -263,7 +275,7 @@ func (a *Allocator) agents() []*fair.Agent {
 		if r, ok := n.Object.Labels[LabelReservedRole]; ok {
 			ag.ReservedFor = roles.FromLabel(r)
 		}
-	})
+	}
 	a.lastAgents = len(slab)
 	out := make([]*fair.Agent, len(slab))
 	for i := range slab {
@@ -308,24 +320,26 @@ func (a *Allocator) input(now time.Time, agents []*fair.Agent) *fair.Input {
 func (a *Allocator) Plan(held func(node string) resources.Vector) *fair.Output {
 	agents := a.agents()
 	noRole := map[string]resources.Vector{}
-	a.state.EachNode(func(n *cluster.Node) { noRole[n.Name] = n.UsedNoRole })
+	for _, n := range a.state.AppendNodes(nil) {
+		noRole[n.Name] = n.UsedNoRole
+	}
 	in := &fair.Input{Agents: agents, Roles: map[string]*fair.Role{}, Total: a.state.Total(), Counted: a.state.Counted(), Counts: a.state.Counts}
 	type groupKey struct {
 		role, shape string
 		prio        int32
 	}
 	placed := map[groupKey]*fair.Demand{}
-	a.state.EachPlaced(func(p *cluster.Pod) {
+	for _, p := range a.state.AppendPlaced(nil) {
 		if p.Role == "" || p.Evicting {
-			return
+			continue
 		}
 		k := groupKey{p.Role, p.Shape, p.Priority}
 		if d := placed[k]; d != nil {
 			d.Count++
-			return
+			continue
 		}
 		placed[k] = &fair.Demand{Req: p.Request, Counted: p.Request.Only(in.Counted), Shape: p.Shape, Prio: p.Priority, Bound: true, Count: 1}
-	})
+	}
 	fits := map[string]*fair.PodFit{}
 	a.hwMu.Lock()
 	a.hw = fair.NewHWCache(a.state.Placement(), a.hw)
@@ -441,7 +455,10 @@ func (a *Allocator) build(now time.Time, agents []*fair.Agent, outstanding []off
 func (a *Allocator) demandOf(role string, pending int, fits map[string]*fair.PodFit, counted []v1.ResourceName) []fair.Demand {
 	out := make([]fair.Demand, 0, pending)
 	byShape := map[string]resources.Vector{}
-	a.state.EachPending(role, func(p *cluster.Pod) {
+	a.pendBuf = a.state.AppendPending(a.pendBuf[:0], role)
+	defer clear(a.pendBuf) // keep no pod object beyond the cycle
+	for i := range a.pendBuf {
+		p := &a.pendBuf[i]
 		c, ok := byShape[p.Shape]
 		if !ok {
 			c = p.Request.Only(counted)
@@ -452,7 +469,7 @@ func (a *Allocator) demandOf(role string, pending int, fits map[string]*fair.Pod
 			Ports: p.Ports, Prio: p.Priority, Created: p.Created, Fit: fair.FitFor(p.Object, fits),
 			HW: a.hw.Of(p.Object), Nominated: p.NominatedNode,
 		})
-	})
+	}
 	sort.Slice(out, func(i, j int) bool {
 		x, y := &out[i], &out[j]
 		if x.Prio != y.Prio {

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"maps"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -148,15 +149,19 @@ func (s *State) placeLocked(p *Pod) {
 	s.byNode[p.NodeName][p.UID] = p
 	s.capVersion++
 	if n := s.nodes[p.NodeName]; n != nil {
-		n.Used.Add(p.Request)
+		// Copy on write: copies of the node handed out keep their vectors.
+		n.Used = n.Used.Plus(p.Request)
 		if p.Role == "" {
-			n.UsedNoRole.Add(p.Request)
+			n.UsedNoRole = n.UsedNoRole.Plus(p.Request)
 		}
 		if n.Schedulable {
 			s.usedSched.Add(p.Request)
 		}
-		for _, port := range p.Ports {
-			n.Ports[port]++
+		if len(p.Ports) > 0 {
+			n.Ports = maps.Clone(n.Ports)
+			for _, port := range p.Ports {
+				n.Ports[port]++
+			}
 		}
 	}
 	if p.Role == "" || !p.Evicting {
@@ -178,16 +183,19 @@ func (s *State) unplaceLocked(p *Pod) {
 	}
 	s.capVersion++
 	if n := s.nodes[p.NodeName]; n != nil {
-		n.Used.Sub(p.Request)
+		n.Used = n.Used.Minus(p.Request) // copy on write, as in placeLocked
 		if p.Role == "" {
-			n.UsedNoRole.Sub(p.Request)
+			n.UsedNoRole = n.UsedNoRole.Minus(p.Request)
 		}
 		if n.Schedulable {
 			s.usedSched.Sub(p.Request)
 		}
-		for _, port := range p.Ports {
-			if n.Ports[port]--; n.Ports[port] <= 0 {
-				delete(n.Ports, port)
+		if len(p.Ports) > 0 {
+			n.Ports = maps.Clone(n.Ports)
+			for _, port := range p.Ports {
+				if n.Ports[port]--; n.Ports[port] <= 0 {
+					delete(n.Ports, port)
+				}
 			}
 		}
 	}

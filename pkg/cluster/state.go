@@ -9,7 +9,9 @@
 package cluster
 
 import (
+	"errors"
 	"hash/maphash"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -69,7 +71,10 @@ type Pod struct {
 // placed, not being deleted, and not held by scheduling gates.
 func (p *Pod) Pending() bool { return p.Ours && p.NodeName == "" && !p.Gated }
 
-// Node is what the state knows of a node.
+// Node is what the state knows of a node. Its vectors and port map are
+// never modified in place once the node is in the state: a change replaces
+// them (copy on write), so copies handed out (AppendNodes) stay valid
+// without the state's lock.
 type Node struct {
 	Name        string
 	Object      *v1.Node
@@ -105,9 +110,11 @@ type Role struct {
 type State struct {
 	mu            sync.RWMutex
 	schedulerName string
-	// cfg is the role configuration: replaced whole (Configure), never
-	// changed in place, so readers need no lock.
-	cfg atomic.Pointer[RoleConfig]
+	// cfg is the role configuration: set by New and once by Configure
+	// while the profile is built, never changed in place, so readers need
+	// no lock.
+	cfg        atomic.Pointer[RoleConfig]
+	configured bool
 
 	pods map[types.UID]*Pod
 	// gone holds the UIDs of pods deleted lately (rememberGoneLocked).
@@ -185,16 +192,26 @@ func New(schedulerName string, cfg RoleConfig) *State {
 // SchedulerName returns the profile's scheduler name.
 func (s *State) SchedulerName() string { return s.schedulerName }
 
-// Configure replaces the role configuration (from the DRF plugin's args).
-func (s *State) Configure(cfg RoleConfig) {
+// Configure sets the role configuration from the DRF plugin's args, once:
+// the profile's plugins are built (and the state with them) before its
+// first scheduling cycle, and the configuration stays as it is from then
+// on. A state no DRF plugin configures keeps New's. A second call is an
+// error (a profile has one DRF plugin).
+func (s *State) Configure(cfg RoleConfig) error {
 	s.mu.Lock()
+	if s.configured {
+		s.mu.Unlock()
+		return errors.New("the role configuration is set already: a profile has one DRF plugin")
+	}
+	s.configured = true
 	s.setConfigLocked(cfg)
 	s.changedLocked(false)
 	s.mu.Unlock()
 	s.notify()
+	return nil
 }
 
-// conf returns the current role configuration (never modified).
+// conf returns the role configuration (never modified).
 func (s *State) conf() *RoleConfig { return s.cfg.Load() }
 
 func (s *State) setConfigLocked(cfg RoleConfig) {
@@ -344,22 +361,25 @@ func (s *State) Roles() []Role {
 
 // Nodes returns copies of the nodes, sorted by name.
 func (s *State) Nodes() []Node {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]Node, 0, len(s.nodes))
-	for _, n := range s.nodes {
-		c := *n
-		c.Allocatable = n.Allocatable.Clone()
-		c.Used = n.Used.Clone()
-		c.UsedNoRole = n.UsedNoRole.Clone()
-		c.Ports = make(map[int32]int, len(n.Ports))
-		for p, k := range n.Ports {
-			c.Ports[p] = k
-		}
-		out = append(out, c)
-	}
+	out := s.AppendNodes(nil)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// AppendNodes appends copies of the nodes to dst, in no particular order,
+// and returns it: the snapshot the allocator's cycle and the Mesos source
+// read without holding the state's lock. A copy shares its vectors, port
+// map and node object with the state, which never modifies them in place
+// (a change replaces them: copy on write), so they must not be modified by
+// the caller either. A caller may reuse dst across calls.
+func (s *State) AppendNodes(dst []Node) []Node {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	dst = slices.Grow(dst, len(s.nodes))
+	for _, n := range s.nodes {
+		dst = append(dst, *n)
+	}
+	return dst
 }
 
 // NodeResources returns a node's allocatable resources and the requests of
@@ -384,17 +404,6 @@ func (s *State) PodsOn(node string) []Pod {
 	}
 	SortPods(out)
 	return out
-}
-
-// EachNode calls fn for every node under the state's read lock: fn must not
-// keep the node nor call back into the state. It is the allocation-free
-// form of Nodes for the allocator's cycle.
-func (s *State) EachNode(fn func(n *Node)) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, n := range s.nodes {
-		fn(n)
-	}
 }
 
 // PendingPods returns copies of the pods of a role waiting for this
@@ -433,33 +442,35 @@ func (s *State) RunnablePods(role string) []Pod {
 	return out
 }
 
-// EachPlaced calls fn, under the state's read lock, for every pod bound or
-// assumed on a node, in no particular order. fn must not keep p nor call
-// back into the state.
-func (s *State) EachPlaced(fn func(p *Pod)) {
+// AppendPlaced appends copies of the pods bound or assumed on a node to
+// dst, in no particular order, and returns it. A copy shares its request,
+// ports and pod object with the state, which never modifies them in place;
+// the caller must not either. A caller may reuse dst across calls.
+func (s *State) AppendPlaced(dst []Pod) []Pod {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, pods := range s.byNode {
 		for _, p := range pods {
-			fn(p)
+			dst = append(dst, *p)
 		}
 	}
+	return dst
 }
 
-// EachPending calls fn, under the state's read lock, for every pod of the
-// role that waits for this scheduler, in no particular order. fn must not
-// keep p nor call back into the state; the pod's object and request may be
-// kept (they are never modified).
-func (s *State) EachPending(role string, fn func(p *Pod)) {
+// AppendPending appends copies of the pods of the role that wait for this
+// scheduler to dst, in no particular order, and returns it; copies share
+// what AppendPlaced's share.
+func (s *State) AppendPending(dst []Pod, role string) []Pod {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if pd := s.pendingBy[role]; pd != nil {
 		for _, g := range pd.groups {
 			for _, p := range g.pods {
-				fn(p)
+				dst = append(dst, *p)
 			}
 		}
 	}
+	return dst
 }
 
 // SortPods orders pods by priority (high first), then creation, then name.

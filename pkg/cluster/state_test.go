@@ -6,11 +6,10 @@ import (
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/fair"
+	"github.com/kube-mesos/kube-mesos-scheduler/test/build"
 )
 
 const sched = "kube-mesos-scheduler"
@@ -20,22 +19,11 @@ func ns(name string, labels, annotations map[string]string) *v1.Namespace {
 }
 
 func node(name string, pairs ...string) *v1.Node {
-	n := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: v1.NodeStatus{Allocatable: v1.ResourceList{"pods": resource.MustParse("110")}}}
-	for i := 0; i+1 < len(pairs); i += 2 {
-		n.Status.Allocatable[v1.ResourceName(pairs[i])] = resource.MustParse(pairs[i+1])
-	}
-	return n
+	return build.MakeNode(name).Capacity(pairs...).Obj()
 }
 
 func pod(namespace, name string, pairs ...string) *v1.Pod {
-	p := &v1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, UID: types.UID(namespace + "/" + name)},
-		Spec:       v1.PodSpec{SchedulerName: sched, Containers: []v1.Container{{Name: "c", Resources: v1.ResourceRequirements{Requests: v1.ResourceList{}}}}},
-	}
-	for i := 0; i+1 < len(pairs); i += 2 {
-		p.Spec.Containers[0].Resources.Requests[v1.ResourceName(pairs[i])] = resource.MustParse(pairs[i+1])
-	}
-	return p
+	return build.MakePod(namespace, name).Scheduler(sched).Req(pairs...).Obj()
 }
 
 // drain plays the scheduler with the fairness gate: it repeatedly places

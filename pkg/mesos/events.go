@@ -12,7 +12,6 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 
-	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
 )
@@ -147,20 +146,20 @@ type nodeIndex struct {
 
 func (s *Source) nodeIndex() nodeIndex {
 	idx := nodeIndex{byAgent: map[string]string{}, freePods: map[string]int64{}}
-	s.state.EachNode(func(n *cluster.Node) {
+	for _, n := range s.state.AppendNodes(nil) {
 		if !n.Schedulable {
-			return
+			continue
 		}
 		host := n.Name
 		if s.cfg.AgentNodeLabel != "" {
 			var ok bool
 			if host, ok = n.Object.Labels[s.cfg.AgentNodeLabel]; !ok {
-				return
+				continue
 			}
 		}
 		idx.byAgent[host] = n.Name
 		idx.freePods[n.Name] = n.Allocatable[v1.ResourcePods] - n.Used[v1.ResourcePods]
-	})
+	}
 	return idx
 }
 

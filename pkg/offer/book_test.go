@@ -6,14 +6,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+	"github.com/kube-mesos/kube-mesos-scheduler/test/build"
 )
 
 func pod(name string) *v1.Pod {
-	return &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, UID: types.UID(name)}}
+	return build.MakePod("ns", name).UID(name).Obj()
 }
 
 func ranges(s string) resources.Ranges {

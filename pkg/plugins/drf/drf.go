@@ -95,7 +95,9 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
-	st.Configure(RoleConfig(args))
+	if err := st.Configure(RoleConfig(args)); err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
 	pl := &DRF{handle: h, args: args, state: st, tags: newTagBook(), waiting: newWaiting(), deferred: newDeferred()}
 	if args.Preemption != config.PreemptionNever {
 		pl.evaluator = preemption.NewEvaluator(Name, h, &preemptor{pl}, preemption.NewExecutor(h, featuresOf()))

@@ -10,20 +10,16 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
+	"github.com/kube-mesos/kube-mesos-scheduler/test/build"
 )
 
 func testPod(ns, name, cpu string) *v1.Pod {
-	return &v1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID(ns + "/" + name), CreationTimestamp: metav1.Now()},
-		Spec: v1.PodSpec{SchedulerName: "s", Containers: []v1.Container{{Name: "c", Resources: v1.ResourceRequirements{
-			Requests: v1.ResourceList{"cpu": resource.MustParse(cpu)}}}}},
-	}
+	return build.MakePod(ns, name).Scheduler("s").Created(time.Now()).Req("cpu", cpu).Obj()
 }
 
 func testPlugin(t *testing.T) (*DRF, *cluster.State) {

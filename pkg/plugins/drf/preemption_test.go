@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	v1 "k8s.io/api/core/v1"
 	policy "k8s.io/api/policy/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/informers"
@@ -31,12 +30,12 @@ import (
 	tf "k8s.io/kubernetes/pkg/scheduler/testing/framework"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config"
+	"github.com/kube-mesos/kube-mesos-scheduler/test/build"
 )
 
 // svNode is a node like testPlugin's n1 (8Gi, 10 pods) with cpu CPUs.
 func svNode(name, cpu string) *v1.Node {
-	return &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: v1.NodeStatus{Allocatable: v1.ResourceList{
-		"cpu": resource.MustParse(cpu), "memory": resource.MustParse("8Gi"), "pods": resource.MustParse("10")}}}
+	return build.MakeNode(name).Capacity("cpu", cpu, "memory", "8Gi", "pods", "10").Obj()
 }
 
 // svPod is testPod with a priority and a creation time age ago.
@@ -52,8 +51,7 @@ func svPod(ns, name, cpu string, prio int32, age time.Duration) *v1.Pod {
 func bound(p *v1.Pod, node string) *v1.Pod {
 	p.Spec.NodeName = node
 	p.Status.Phase = v1.PodRunning
-	start := p.CreationTimestamp
-	p.Status.StartTime = &start
+	p.Status.StartTime = p.CreationTimestamp.DeepCopy()
 	return p
 }
 
@@ -259,6 +257,61 @@ func TestSelectVictimsOnNode(t *testing.T) {
 			},
 			preemptor: svPod("a", "p", "2", 0, hour),
 			wantCode:  fwk.Unschedulable,
+		},
+		{
+			// Priority and fairness together. n1: 4 CPUs, b/lo (priority
+			// 0) and b/hi1..b/hi3 (priority 10); n2: 4 CPUs, c/1..c/4
+			// (priority 10); 1 CPU each. Preemptor a/p (priority 10) asks
+			// 2. Demand a 2, b 4, c 4; capacity 8 -> targets a=2, b=3, c=3
+			// (as in the case above; priority does not enter the targets).
+			// b/lo may go by priority; the pod then needs one more CPU,
+			// and on n1 only b's pods of its priority are left. b without
+			// b/lo holds 3 = target: giving up b/hi3 too puts it at 2 < 3.
+			// Counting only the fair-share victim (4-1 = 3) would wrongly
+			// pass. So nothing on n1 makes room fairly.
+			name:   "priority and fair-share victims of one role count together",
+			policy: config.PreemptionFairShare,
+			nodes:  []*v1.Node{svNode("n1", "4"), svNode("n2", "4")},
+			pods: []*v1.Pod{
+				bound(svPod("b", "lo", "1", 0, 5*hour), "n1"),
+				bound(svPod("b", "hi1", "1", 10, 4*hour), "n1"),
+				bound(svPod("b", "hi2", "1", 10, 3*hour), "n1"),
+				bound(svPod("b", "hi3", "1", 10, 2*hour), "n1"),
+				bound(svPod("c", "1", "1", 10, 4*hour), "n2"),
+				bound(svPod("c", "2", "1", 10, 3*hour), "n2"),
+				bound(svPod("c", "3", "1", 10, 2*hour), "n2"),
+				bound(svPod("c", "4", "1", 10, 1*hour), "n2"),
+			},
+			preemptor: svPod("a", "p", "2", 10, hour),
+			wantCode:  fwk.Unschedulable,
+		},
+		{
+			// As above with room for fairness: n1 has 6 CPUs, b/lo
+			// (priority 0) and b/hi1..b/hi5 (priority 10); n2: 4 CPUs,
+			// c/1..c/4 (priority 10). Demand a 2, b 6, c 4; capacity 10:
+			// a asks less than 10/3 and gets 2; the 8 left split b=4, c=4
+			// -> targets a=2, b=4, c=4. b holds 6 and may give up 2 in
+			// all: b/lo by priority and one of its priority-10 pods, the
+			// newest, b/hi5 (6-2 = 4 = target). n1 is full; the pod needs
+			// 2: both go.
+			name:   "priority and fair-share victims of one role within its target",
+			policy: config.PreemptionFairShare,
+			nodes:  []*v1.Node{svNode("n1", "6"), svNode("n2", "4")},
+			pods: []*v1.Pod{
+				bound(svPod("b", "lo", "1", 0, 6*hour), "n1"),
+				bound(svPod("b", "hi1", "1", 10, 5*hour), "n1"),
+				bound(svPod("b", "hi2", "1", 10, 4*hour), "n1"),
+				bound(svPod("b", "hi3", "1", 10, 3*hour), "n1"),
+				bound(svPod("b", "hi4", "1", 10, 2*hour), "n1"),
+				bound(svPod("b", "hi5", "1", 10, 90*time.Minute), "n1"),
+				bound(svPod("c", "1", "1", 10, 4*hour), "n2"),
+				bound(svPod("c", "2", "1", 10, 3*hour), "n2"),
+				bound(svPod("c", "3", "1", 10, 2*hour), "n2"),
+				bound(svPod("c", "4", "1", 10, 1*hour), "n2"),
+			},
+			preemptor:   svPod("a", "p", "2", 10, hour),
+			wantVictims: []string{"b/hi5", "b/lo"},
+			wantCode:    fwk.Success,
 		},
 		{
 			// n1: 4 CPUs, b/1..b/4 (1 each). An earlier preemption by a/p1

@@ -8,10 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/events"
@@ -24,6 +22,7 @@ import (
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config/scheme"
 	configv1 "github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config/v1"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/hardware"
+	"github.com/kube-mesos/kube-mesos-scheduler/test/build"
 )
 
 // fakeHandle is the part of the framework handle the plugin uses; DRA is
@@ -86,15 +85,14 @@ func newPlugin(t testing.TB, args *config.HeteroArgs, objs ...runtime.Object) (*
 }
 
 func node(name, arch string, labels map[string]string, gpus string) *v1.Node {
-	n := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{v1.LabelArchStable: arch}}}
+	b := build.MakeNode(name).Label(v1.LabelArchStable, arch).Capacity("cpu", "64")
 	for k, v := range labels {
-		n.Labels[k] = v
+		b.Label(k, v)
 	}
-	n.Status.Allocatable = v1.ResourceList{v1.ResourceCPU: resource.MustParse("64"), v1.ResourcePods: resource.MustParse("110")}
 	if gpus != "" {
-		n.Status.Allocatable["nvidia.com/gpu"] = resource.MustParse(gpus)
+		b.Capacity("nvidia.com/gpu", gpus)
 	}
-	return n
+	return b.Obj()
 }
 
 func gpuNode(name, product, memMiB string) *v1.Node {
@@ -102,15 +100,14 @@ func gpuNode(name, product, memMiB string) *v1.Node {
 }
 
 func pod(name string, gpus string, annotations map[string]string) *v1.Pod {
-	p := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, UID: types.UID("uid-" + name), Annotations: annotations}}
-	c := v1.Container{Name: "c", Resources: v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("1")}}}
+	b := build.MakePod("default", name).UID("uid-"+name).Req("cpu", "1")
 	if gpus != "" {
-		q := resource.MustParse(gpus)
-		c.Resources.Requests["nvidia.com/gpu"] = q
-		c.Resources.Limits = v1.ResourceList{"nvidia.com/gpu": q}
+		b.Req("nvidia.com/gpu", gpus)
 	}
-	p.Spec.Containers = []v1.Container{c}
-	return p
+	for k, v := range annotations {
+		b.Annotation(k, v)
+	}
+	return b.Obj()
 }
 
 func nodeInfo(n *v1.Node, pods ...*v1.Pod) fwk.NodeInfo {

@@ -18,6 +18,7 @@ import (
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+	"github.com/kube-mesos/kube-mesos-scheduler/test/build"
 )
 
 // The accept batcher's tests drive the batcher the way the framework does:
@@ -178,7 +179,7 @@ func newTestOffers(t *testing.T, src offer.Source, window time.Duration) (*Offer
 }
 
 func testPod(name string) *v1.Pod {
-	return &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: testRole, Name: name, UID: types.UID("uid-" + name)}}
+	return build.MakePod(testRole, name).UID("uid-" + name).Obj()
 }
 
 func testOffer(id, node string, res resources.Vector) offer.Offer {

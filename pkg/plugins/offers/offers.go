@@ -142,11 +142,11 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 	pl.batches = newBatcher(pl)
 	if _, local := source.(offer.Local); !local {
 		pl.plan = &plan{planner: allocator.New(st, allocator.Config{DefaultPorts: defaultPorts(args)}), holding: func(fn func(node, role string, req resources.Vector)) {
-			st.EachPlaced(func(p *cluster.Pod) {
+			for _, p := range st.AppendPlaced(nil) {
 				if p.Role != "" && !p.Evicting {
 					fn(p.NodeName, p.Role, p.Request)
 				}
-			})
+			}
 		}}
 		if h, ok := source.(offer.Capacity); ok {
 			pl.plan.held = h.HeldElsewhere

@@ -7,21 +7,17 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/allocator"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+	"github.com/kube-mesos/kube-mesos-scheduler/test/build"
 )
 
 const testScheduler = "kube-mesos-scheduler"
 
 func planPod(ns, name, cpu, mem string) *v1.Pod {
-	return &v1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID(ns + "/" + name)},
-		Spec: v1.PodSpec{SchedulerName: testScheduler, Containers: []v1.Container{{Name: "c", Resources: v1.ResourceRequirements{
-			Requests: v1.ResourceList{"cpu": resource.MustParse(cpu), "memory": resource.MustParse(mem)}}}}},
-	}
+	return build.MakePod(ns, name).Scheduler(testScheduler).Req("cpu", cpu, "memory", mem).Obj()
 }
 
 // TestPlanRoomsCappedByNeed: two agents ⟨6 CPU, 28 GiB⟩; r0 (weight 3)
@@ -62,7 +58,9 @@ func TestPlanRoomsCappedByNeed(t *testing.T) {
 		st.UpsertPod(planPod("r1", fmt.Sprintf("p%d", j), "2", "2Gi"))
 	}
 	p := &plan{planner: allocator.New(st, allocator.Config{}), holding: func(fn func(node, role string, req resources.Vector)) {
-		st.EachPlaced(func(cp *cluster.Pod) { fn(cp.NodeName, cp.Role, cp.Request) })
+		for _, cp := range st.AppendPlaced(nil) {
+			fn(cp.NodeName, cp.Role, cp.Request)
+		}
 	}}
 	p.refresh(st.Version())
 	for _, n := range []string{"n0", "n1"} {
