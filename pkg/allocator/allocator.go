@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -370,12 +371,12 @@ func (a *Allocator) Plan(held func(node string) resources.Vector) *fair.Output {
 			r.Demand[i].Nominated = "" // a plan from scratch owes nobody a node
 		}
 	}
-	fair.Densify(in, func(ag *fair.Agent) resources.Vector {
-		free := ag.Alloc.Minus(noRole[ag.Name])
+	fair.Densify(in, func(ag *fair.Agent) fair.Room {
+		room := fair.Room{Capacity: ag.Alloc, Taken: noRole[ag.Name]}
 		if held != nil {
-			free.Sub(held(ag.Name))
+			room.Held = held(ag.Name)
 		}
-		return free
+		return room
 	})
 	return fair.Fill(in)
 }
@@ -426,12 +427,12 @@ func (a *Allocator) build(now time.Time, agents []*fair.Agent, outstanding []off
 		}
 		ri.Demand = uncovered(a.demandOf(r.Name, r.Pending, fits, in.Counted), byRole[r.Name], byName, a.cfg.Remaining)
 	}
-	fair.Densify(in, func(ag *fair.Agent) resources.Vector {
-		free := ag.Alloc.Minus(ag.Used)
+	fair.Densify(in, func(ag *fair.Agent) fair.Room {
+		room := fair.Room{Capacity: ag.Alloc, Taken: ag.Used}
 		if held != nil {
-			free.Sub(held(ag.Name))
+			room.Held = held(ag.Name)
 		}
-		return free
+		return room
 	})
 	for i := range outstanding {
 		o := &outstanding[i]
@@ -534,18 +535,39 @@ func (a *Allocator) offers(now time.Time, in *fair.Input, grants []*fair.Grant) 
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	out := make([]offer.Offer, 0, len(grants))
-	seenAgent := map[*fair.Agent]bool{}
-	for _, g := range grants {
+	// One allocation each for the offers handed out, the outstanding
+	// records and all the IDs (substrings of one string), not one per offer.
+	out := make([]offer.Offer, len(grants))
+	kept := make([]offer.Offer, len(grants))
+	ids := offerIDs(a.id, a.seq+1, len(grants))
+	a.seq += uint64(len(grants))
+	seenAgent := make(map[*fair.Agent]bool, len(grants))
+	// Offers of equal resources share one vector (offers are never
+	// modified in place; the offer book copies what it changes).
+	shared := map[[8]int64]resources.Vector{}
+	vectorOf := func(d resources.Dense) resources.Vector {
+		if len(d) > 8 {
+			return in.Dims.Vector(d)
+		}
+		var k [8]int64
+		copy(k[:], d)
+		v, ok := shared[k]
+		if !ok {
+			v = in.Dims.Vector(d)
+			shared[k] = v
+		}
+		return v
+	}
+	for i, g := range grants {
 		ports := resources.FromPorts(g.Ports)
 		if !seenAgent[g.Agent] {
 			seenAgent[g.Agent] = true
 			ports = ports.Union(g.Agent.Ports)
 		}
-		a.seq++
-		o := offer.Offer{
-			ID: fmt.Sprintf("%s-O%d", a.id, a.seq), AgentID: g.Agent.Name, Node: g.Agent.Name,
-			Role: g.Role, Kind: offer.Unreserved, Resources: in.Dims.Vector(g.DReq), Ports: ports,
+		o := &kept[i]
+		*o = offer.Offer{
+			ID: ids[i], AgentID: g.Agent.Name, Node: g.Agent.Name,
+			Role: g.Role, Kind: offer.Unreserved, Resources: vectorOf(g.DReq), Ports: ports,
 			Attributes: g.Agent.Node.Labels, Received: now,
 		}
 		if g.Agent.ReservedFor != "" {
@@ -554,10 +576,31 @@ func (a *Allocator) offers(now time.Time, in *fair.Input, grants []*fair.Grant) 
 		if a.cfg.OfferTimeout > 0 {
 			o.Expires = now.Add(a.cfg.OfferTimeout)
 		}
-		a.outstanding[o.ID] = &o
-		out = append(out, o)
+		a.outstanding[o.ID] = o
+		out[i] = *o
 	}
 	return out
+}
+
+// offerIDs returns n offer IDs "<allocator>-O<seq>" from seq on, all
+// substrings of one string.
+func offerIDs(prefix string, seq uint64, n int) []string {
+	buf := make([]byte, 0, n*(len(prefix)+2+20))
+	ends := make([]int, n)
+	for i := range n {
+		buf = append(buf, prefix...)
+		buf = append(buf, "-O"...)
+		buf = strconv.AppendUint(buf, seq+uint64(i), 10)
+		ends[i] = len(buf)
+	}
+	all := string(buf)
+	ids := make([]string, n)
+	start := 0
+	for i, end := range ends {
+		ids[i] = all[start:end]
+		start = end
+	}
+	return ids
 }
 
 // nodePorts returns the ports a node offers.

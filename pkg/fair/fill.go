@@ -150,11 +150,16 @@ const (
 	WhyFairShare = "the role is at its fair share"
 )
 
+// Room is what an agent has for a fill: its capacity less what is taken on
+// it and what is held there otherwise (nil vectors: nothing).
+type Room struct{ Capacity, Taken, Held resources.Vector }
+
 // Densify makes the agents' free resources and the demands dense over the
 // resources the demands ask for, and sums the free resources. free gives
-// each agent's free resources as a Vector (allocatable minus use minus what
-// is already promised); negative entries count as zero.
-func Densify(in *Input, free func(a *Agent) resources.Vector) {
+// each agent's room (allocatable, its pods' use, what is promised or held
+// elsewhere); it is made dense without building a vector per agent.
+// Negative entries count as zero.
+func Densify(in *Input, free func(a *Agent) Room) {
 	in.Dims = resources.NewDims()
 	for _, r := range in.Roles {
 		for i := range r.Demand {
@@ -165,7 +170,10 @@ func Densify(in *Input, free func(a *Agent) resources.Vector) {
 	slab := make(resources.Dense, n*(len(in.Agents)+1))
 	in.FreeTotal = slab[:n:n]
 	for i, a := range in.Agents {
-		a.Free = in.Dims.Dense(free(a), slab[n*(i+1):n*(i+2):n*(i+2)])
+		room := free(a)
+		a.Free = in.Dims.Dense(room.Capacity, slab[n*(i+1):n*(i+2):n*(i+2)])
+		in.Dims.SubVector(a.Free, room.Taken)
+		in.Dims.SubVector(a.Free, room.Held)
 		a.Free.ClampZero()
 		in.FreeTotal.Add(a.Free)
 	}
@@ -218,7 +226,7 @@ func Fill(in *Input) *Output {
 			f.reject(name, d, why)
 			continue
 		}
-		key := f.noRoomKey(name, d)
+		key := noRoomKeyOf(name, d)
 		if w, ok := f.noRoom[key]; ok {
 			f.reject(name, d, w)
 			continue
@@ -255,18 +263,20 @@ type filler struct {
 	next       map[string]int   // index of each role's next demand
 	taken      map[string]int   // pods taken from it so far (grouped demands)
 	last       map[string]*Agent
-	grants     map[*Agent]map[string]*Grant
+	grants     map[grantKey]*Grant
 	order      []*Grant
+	slab       grantSlab
 	cursor     int
-	noRoom     map[string]string
+	noRoom     map[noRoomKey]string
+	used       resources.Vector // usedNow's scratch
 	why        map[types.UID]string
 }
 
 func newFiller(in *Input) *filler {
 	f := &filler{
 		in: in, sorter: roles.NewSorter(in.Total, in.Counted), unmet: resources.Vector{},
-		next: map[string]int{}, taken: map[string]int{}, last: map[string]*Agent{}, grants: map[*Agent]map[string]*Grant{},
-		noRoom: map[string]string{}, why: map[types.UID]string{},
+		next: map[string]int{}, taken: map[string]int{}, last: map[string]*Agent{}, grants: map[grantKey]*Grant{},
+		noRoom: map[noRoomKey]string{}, why: map[types.UID]string{},
 	}
 	for name := range in.Roles {
 		f.names = append(f.names, name)
@@ -360,8 +370,7 @@ func (f *filler) nextRole() (string, bool) {
 // admissible applies the role's cap and the quota rules to its next pod.
 func (f *filler) admissible(name string, r *Role, d *Demand) string {
 	if r.Cap >= 0 {
-		after := r.Alloc.Plus(d.Counted)
-		if resources.DominantShare(after, f.in.Total, f.in.Counted) > r.Cap+Epsilon {
+		if resources.DominantShareWith(r.Alloc, d.Counted, f.in.Total, f.in.Counted) > r.Cap+Epsilon {
 			return WhyFairShare
 		}
 	}
@@ -414,13 +423,11 @@ func (f *filler) give(a *Agent, name string, d *Demand, n int, count bool) {
 	f.in.FreeTotal.Sub(dreq)
 	a.Ports = a.Ports.Without(d.Ports)
 	f.last[name] = a
-	if f.grants[a] == nil {
-		f.grants[a] = map[string]*Grant{}
-	}
-	g := f.grants[a][name]
+	g := f.grants[grantKey{a, name}]
 	if g == nil {
-		g = &Grant{Agent: a, Role: name, DReq: make(resources.Dense, f.in.Dims.Len())}
-		f.grants[a][name] = g
+		g = f.slab.next(f.in.Dims.Len())
+		g.Agent, g.Role = a, name
+		f.grants[grantKey{a, name}] = g
 		f.order = append(f.order, g)
 	}
 	g.DReq.Add(dreq)
@@ -509,15 +516,49 @@ func (f *filler) bulk(name string, r *Role, d *Demand, a *Agent) int {
 
 // noRoomKey identifies pods of a role that fit alike: once one found no
 // agent, the others of the cycle need not look.
-func (f *filler) noRoomKey(name string, d *Demand) string {
-	key := name + "|" + d.Shape + "|" + d.Fit.Key()
+type noRoomKey struct{ role, shape, fit, hw, ports string }
+
+func noRoomKeyOf(name string, d *Demand) noRoomKey {
+	k := noRoomKey{role: name, shape: d.Shape, fit: d.Fit.Key()}
 	if d.HW != nil {
-		key += "|" + d.HW.Key()
+		k.hw = d.HW.Key()
 	}
 	if len(d.Ports) > 0 {
-		key += fmt.Sprint(d.Ports)
+		k.ports = fmt.Sprint(d.Ports)
 	}
-	return key
+	return k
+}
+
+// grantKey is one role's grant on one agent.
+type grantKey struct {
+	agent *Agent
+	role  string
+}
+
+// grantSlab hands out grants with their dense vectors from chunks: a fill
+// makes up to one grant per pod, and one allocation per grant would be
+// most of a cycle's garbage.
+type grantSlab struct {
+	grants []Grant
+	dense  resources.Dense
+	pods   []*v1.Pod
+}
+
+const grantChunk = 256
+
+func (s *grantSlab) next(dims int) *Grant {
+	if len(s.grants) == 0 {
+		s.grants = make([]Grant, grantChunk)
+		s.dense = make(resources.Dense, grantChunk*dims)
+		s.pods = make([]*v1.Pod, grantChunk)
+	}
+	g := &s.grants[0]
+	s.grants = s.grants[1:]
+	g.DReq = s.dense[:dims:dims]
+	s.dense = s.dense[dims:]
+	g.Pods = s.pods[:0:1] // room for one pod; more grow the slice
+	s.pods = s.pods[1:]
+	return g
 }
 
 func (f *filler) output() *Output {

@@ -53,7 +53,7 @@ func mkIn(agents []*Agent, roles map[string]*Role) *Input {
 			r.Cap = -1
 		}
 	}
-	Densify(in, func(a *Agent) resources.Vector { return a.Alloc })
+	Densify(in, func(a *Agent) Room { return Room{Capacity: a.Alloc} })
 	return in
 }
 

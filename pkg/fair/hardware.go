@@ -29,7 +29,8 @@ type PodPlacement interface {
 	// Admits reports whether the pod may run on the node.
 	Admits(node *v1.Node) bool
 	// Score rates the node for the pod in [0, MaxPlacementScore], given the
-	// requests of the pods bound or assumed on it.
+	// requests of the pods bound or assumed on it. used is valid during
+	// the call only: Score must neither keep nor modify it.
 	Score(node *v1.Node, used resources.Vector) int64
 }
 
@@ -106,7 +107,7 @@ func (f *filler) placeByHardware(role string, d *Demand, last *Agent) *Agent {
 	var best *Agent
 	bestScore := int64(-1)
 	if last != nil && admits(in, last, role, d) {
-		best, bestScore = last, d.HW.Score(last.Node, last.usedNow(in))
+		best, bestScore = last, d.HW.Score(last.Node, f.usedNow(last))
 		if bestScore >= MaxPlacementScore {
 			return best
 		}
@@ -119,7 +120,7 @@ func (f *filler) placeByHardware(role string, d *Demand, last *Agent) *Agent {
 		if a == last || !admits(in, a, role, d) {
 			continue
 		}
-		s := d.HW.Score(a.Node, a.usedNow(in))
+		s := d.HW.Score(a.Node, f.usedNow(a))
 		if s > bestScore {
 			best, bestScore, at = a, s, j
 			if s >= MaxPlacementScore {
@@ -136,9 +137,18 @@ func (f *filler) placeByHardware(role string, d *Demand, last *Agent) *Agent {
 // usedNow is what the agent's node holds in this fill: the requests of its
 // pods, and over the resources pending pods ask for, whatever is not free
 // (outstanding offers and this fill's grants included).
-func (a *Agent) usedNow(in *Input) resources.Vector {
-	u := a.Used.Clone()
-	for j, k := range in.Dims.Names {
+// The vector is the filler's scratch, valid until the next call (Score
+// does not keep it): scoring every candidate agent allocates nothing.
+func (f *filler) usedNow(a *Agent) resources.Vector {
+	if f.used == nil {
+		f.used = resources.Vector{}
+	}
+	u := f.used
+	clear(u)
+	for k, n := range a.Used {
+		u[k] = n
+	}
+	for j, k := range f.in.Dims.Names {
 		u[k] = resources.AddSat(a.Alloc[k], -a.Free[j])
 	}
 	return u

@@ -84,7 +84,7 @@ func Compute(in *TargetInput) *Targets {
 		}
 		fi.Roles[name] = role
 	}
-	Densify(fi, func(*Agent) resources.Vector { return in.Capacity })
+	Densify(fi, func(*Agent) Room { return Room{Capacity: in.Capacity} })
 	out := Fill(fi)
 	granted := make(map[string]int, len(in.Roles))
 	for _, g := range out.Grants {

@@ -59,9 +59,11 @@ type Offer struct {
 	ID      string
 	AgentID string
 	// Node is the Kubernetes node the agent runs on.
-	Node      string
-	Role      string
-	Kind      Kind
+	Node string
+	Role string
+	Kind Kind
+	// Resources and Ports are never modified in place: offers may share
+	// them (the offer book copies what it changes).
 	Resources resources.Vector
 	Ports     resources.Ranges
 	// Attributes of the agent (Mesos agent attributes, or node labels).

@@ -38,6 +38,17 @@ func (d *Dims) Dense(v Vector, out Dense) Dense {
 	return out
 }
 
+// SubVector subtracts v's entries over the dimensions from out (len(out)
+// == d.Len()), saturating; resources that are not dimensions are ignored.
+func (d *Dims) SubVector(out Dense, v Vector) {
+	if len(v) == 0 {
+		return
+	}
+	for i, k := range d.Names {
+		out[i] = addSat(out[i], negSat(v[k]))
+	}
+}
+
 // Vector converts x back to a Vector, dropping zero entries.
 func (d *Dims) Vector(x Dense) Vector {
 	out := make(Vector, len(d.Names))

@@ -56,6 +56,22 @@ func parsePort(s string) (uint64, error) {
 }
 
 // normalize sorts and coalesces overlapping or adjacent ranges in place.
+// normalized reports whether r is sorted, disjoint and not adjacent: what
+// normalize makes.
+func (r Ranges) normalized() bool {
+	for i := 1; i < len(r); i++ {
+		if r[i].Begin <= r[i-1].End+1 {
+			return false
+		}
+	}
+	for _, x := range r {
+		if x.End < x.Begin {
+			return false
+		}
+	}
+	return true
+}
+
 func (r Ranges) normalize() Ranges {
 	if len(r) < 2 {
 		return r
@@ -94,6 +110,12 @@ func (r Ranges) ContainsAll(ports []int32) (int32, bool) {
 
 // Union returns r ∪ o.
 func (r Ranges) Union(o Ranges) Ranges {
+	switch { // ranges are never modified in place: share when one is empty
+	case len(o) == 0 && r.normalized():
+		return r
+	case len(r) == 0 && o.normalized():
+		return o
+	}
 	out := make(Ranges, 0, len(r)+len(o))
 	out = append(out, r...)
 	out = append(out, o...)

@@ -22,6 +22,22 @@ func DominantShare(alloc, total Vector, counted []v1.ResourceName) float64 {
 	return share
 }
 
+// DominantShareWith is DominantShare(alloc + extra, …) without building the
+// sum (sums saturate, as Vector.Add does).
+func DominantShareWith(alloc, extra, total Vector, counted []v1.ResourceName) float64 {
+	share := 0.0
+	for _, r := range counted {
+		a, t := addSat(alloc[r], extra[r]), total[r]
+		if a <= 0 || t <= 0 {
+			continue
+		}
+		if s := float64(a) / float64(t); s > share {
+			share = s
+		}
+	}
+	return share
+}
+
 // DominantResource returns the counted resource behind DominantShare and its
 // share ("" and 0 when nothing is held).
 func DominantResource(alloc, total Vector, counted []v1.ResourceName) (v1.ResourceName, float64) {

@@ -54,3 +54,22 @@ func TestWeightedShareAndCounted(t *testing.T) {
 		t.Errorf("Counted = %v", got)
 	}
 }
+
+// TestDominantShareWith: the share of alloc + extra without building the
+// sum equals DominantShare of the sum built with Plus.
+func TestDominantShareWith(t *testing.T) {
+	total := Vector{"cpu": 10000, "memory": 100}
+	counted := []v1.ResourceName{"cpu", "memory"}
+	for _, tc := range []struct{ alloc, extra Vector }{
+		{Vector{"cpu": 1000}, Vector{"memory": 60}},
+		{Vector{"cpu": 1000, "memory": 10}, Vector{"cpu": 2000}},
+		{nil, Vector{"cpu": 500}},
+		{Vector{"cpu": 3000}, nil},
+		{Vector{"cpu": math.MaxInt64}, Vector{"cpu": 1}},
+	} {
+		want := DominantShare(tc.alloc.Plus(tc.extra), total, counted)
+		if got := DominantShareWith(tc.alloc, tc.extra, total, counted); got != want {
+			t.Errorf("DominantShareWith(%v, %v) = %v, want %v", tc.alloc, tc.extra, got, want)
+		}
+	}
+}
