@@ -14,6 +14,12 @@ import (
 // over nodes that can hold them (roomy) or are full.
 func benchState(b *testing.B, roomy bool) (*State, []*v1.Pod) {
 	b.Helper()
+	return benchStateOf(b, roomy, 1000, 100)
+}
+
+// benchStateOf builds roles×perRole pending pods over 1,000 nodes.
+func benchStateOf(b *testing.B, roomy bool, roleCount, perRole int) (*State, []*v1.Pod) {
+	b.Helper()
 	s := New(sched, RoleConfig{})
 	nodeCPU := "64"
 	if !roomy {
@@ -23,10 +29,10 @@ func benchState(b *testing.B, roomy bool) (*State, []*v1.Pod) {
 		s.UpsertNode(node(fmt.Sprintf("n%04d", i), "cpu", nodeCPU, "memory", "256Gi"))
 	}
 	var pods []*v1.Pod
-	for r := 0; r < 1000; r++ {
-		name := fmt.Sprintf("role-%04d", r)
+	for r := 0; r < roleCount; r++ {
+		name := fmt.Sprintf("role-%05d", r)
 		s.UpsertNamespace(ns(name, nil, nil))
-		for i := 0; i < 100; i++ {
+		for i := 0; i < perRole; i++ {
 			p := pod(name, fmt.Sprint(i), "cpu", "100m", "memory", "128Mi")
 			s.UpsertPod(p)
 			pods = append(pods, p)
@@ -52,6 +58,30 @@ func BenchmarkShareUpdateAndOrder(b *testing.B) {
 				s.Forget(p)
 			}
 		})
+	}
+}
+
+// BenchmarkGate: DRF's PreFilter gate for one pod — the fairness verdict
+// against the current targets (FairShare) and the quota check (CheckQuota)
+// — with 100,000 pending pods over 100, 1,000 and 10,000 roles, when the
+// nodes have room and when nothing fits. The targets are computed before
+// the timer starts; a query only reads them.
+func BenchmarkGate(b *testing.B) {
+	for _, roleCount := range []int{100, 1000, 10000} {
+		for _, roomy := range []bool{true, false} {
+			b.Run(fmt.Sprintf("roles=%d/roomy=%v", roleCount, roomy), func(b *testing.B) {
+				s, pods := benchStateOf(b, roomy, roleCount, 100000/roleCount)
+				s.Targets()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					p := pods[(i*7919)%len(pods)]
+					req := s.RequestOf(p)
+					_, _ = s.FairShare(p.UID, p.Namespace, req)
+					_ = s.CheckQuota(p, p.Namespace, req)
+				}
+			})
+		}
 	}
 }
 

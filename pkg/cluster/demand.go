@@ -84,11 +84,11 @@ func (s *State) noteOffNodeLocked(p *Pod) {
 // versions of everything else (capacity, roles, quotas, weights, blocked
 // pods released by freed capacity).
 type targetsKey struct {
-	demand uint64
-	epoch  uint64
-	freed  uint64
+	demand   uint64
+	epoch    uint64
+	unblocks uint64
 }
 
 func (s *State) targetsKeyLocked() targetsKey {
-	return targetsKey{demand: s.demandHash, epoch: s.epoch, freed: s.freedVersion}
+	return targetsKey{demand: s.demandHash, epoch: s.epoch, unblocks: s.unblocks}
 }

@@ -155,6 +155,11 @@ type State struct {
 
 	version      uint64 // any change
 	freedVersion uint64 // changes that freed capacity
+	// blockedEpoch is BlockedAt of the pod blocked last: some pods are
+	// blocked while it is above freedVersion. unblocks counts the freeing
+	// changes that brought blocked pods back into the demand.
+	blockedEpoch uint64
+	unblocks     uint64
 	subscribers  []chan struct{}
 }
 
@@ -253,6 +258,12 @@ func (s *State) Subscribe() <-chan struct{} {
 func (s *State) changedLocked(freed bool) {
 	s.version++
 	if freed {
+		if s.blockedEpoch > s.freedVersion {
+			// Pods blocked in the epoch that ends come back into the
+			// demand: the fair targets must be computed again. Without
+			// blocked pods, freed capacity leaves the demand as it was.
+			s.unblocks++
+		}
 		s.freedVersion++
 	}
 }
@@ -544,6 +555,7 @@ func (s *State) MarkBlocked(uid types.UID) {
 	s.mu.Lock()
 	if p, ok := s.pods[uid]; ok && p.Pending() && !p.OfferWait && !s.blockedLocked(p) {
 		p.BlockedAt = s.freedVersion + 1
+		s.blockedEpoch = p.BlockedAt
 		if p.Role != "" {
 			s.pendingOf(p.Role).markBlocked(p, s.freedVersion)
 			if s.fitsSomeNodeLocked(p) {
