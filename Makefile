@@ -16,7 +16,7 @@ LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION)+kms.$(VER
 # The image `make image` builds (and test/e2e/kind/run.sh loads into kind).
 IMG ?= ghcr.io/kube-mesos/kube-mesos-scheduler:$(VERSION)
 
-.PHONY: build test bench verify generate fuzz image manifests e2e-kind demo simulate
+.PHONY: build test bench bench-scale verify generate fuzz image manifests e2e-kind demo simulate
 
 ## build: the kube-mesos-scheduler binary in bin/
 build:
@@ -37,6 +37,10 @@ test:
 ## bench: scheduler_perf, default profile vs ours; last line is the throughput ratio
 bench:
 	hack/bench.sh
+
+## bench-scale: scheduler_perf with many namespaces (roles), GPU nodes and mixed pods, default vs ours; p99, memory, last line the throughput ratio (knobs: hack/bench-scale.sh)
+bench-scale:
+	hack/bench-scale.sh
 
 ## verify: gofmt, go vet, go mod tidy and generated code are clean
 verify:

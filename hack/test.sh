@@ -4,7 +4,8 @@
 # tests of Mesos master detection run a real ZooKeeper 3.8 from Debian's
 # zookeeper package (it starts no service), installed here if missing.
 # The Helm chart's tests are a module of their own (test/chart, with the Helm
-# library) and run first; arguments go to the main module's go test.
+# library) and run first; arguments go to the main module's go test. The
+# stateful packages run again under the race detector at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,4 +34,9 @@ if [[ $rc -ne 0 ]]; then
   echo "hack/test.sh: go test failed (exit $rc); the failures, from $log:"
   grep -E -B2 -A30 -- '^\s*--- FAIL|^panic:|^FAIL\s|timed out' "$log" | grep -v -E '^[IWE][0-9]{4} ' | tail -200
 fi
-exit "$rc"
+[[ $rc -ne 0 ]] && exit "$rc"
+
+# The packages that hold state shared between goroutines (the cluster
+# state, the offer book, the allocator, the plugins, the Mesos source) once
+# more under the race detector.
+go test -race -timeout 15m ./pkg/cluster/... ./pkg/offer/... ./pkg/allocator/... ./pkg/plugins/... ./pkg/mesos/...
