@@ -46,12 +46,16 @@ func (s *State) Targets() *fair.Targets {
 	s.mu.RUnlock()
 	// Asked outside the state's lock: the offer source takes its own lock
 	// first and the state's after it (lock order: source, then state).
-	var held resources.Vector
+	// The targets are cached under the key read before what is held
+	// elsewhere: a source that changes it afterwards moves the key
+	// (HeldElsewhereChanged), so the next query computes them again. Read
+	// the other way round, targets computed from an old figure could be
+	// kept under the new key for good.
+	var held map[string]resources.Vector
 	if heldElsewhere != nil {
 		held = heldElsewhere()
 	}
 	s.mu.RLock()
-	key = s.targetsKeyLocked()
 	in := s.targetInputLocked(held)
 	s.mu.RUnlock()
 	s.tc.targets, s.tc.key, s.tc.at = fair.Compute(in), key, time.Now()
@@ -149,8 +153,10 @@ func moved(a, b *fair.Targets) bool {
 
 // SetHeldElsewhere tells the state how to learn the resources of its nodes
 // held outside Kubernetes (in Mesos mode: by other frameworks' tasks and
-// offers), which no role here can have.
-func (s *State) SetHeldElsewhere(f func() resources.Vector) {
+// offers), which no role here can have, by node. f is called without the
+// state's lock held; figures of nodes the state does not have, or that
+// take no new pods, are ignored.
+func (s *State) SetHeldElsewhere(f func() map[string]resources.Vector) {
 	s.mu.Lock()
 	s.heldElsewhere = f
 	s.epoch++
@@ -173,9 +179,11 @@ func (s *State) HeldElsewhereChanged() {
 // (victims being evicted left out), preemptors owed their room, and pending
 // pods not blocked that fit some node — by shape and priority, and the
 // capacity the roles share: the schedulable nodes' allocatable minus what
-// pods of no role hold there and what is held elsewhere, plus what role
-// pods hold on nodes that take no new pods.
-func (s *State) targetInputLocked(held resources.Vector) *fair.TargetInput {
+// pods of no role hold there and what is held elsewhere (on those nodes
+// only, at most their allocatable: a figure the source kept for a node
+// that is gone must not shrink the others' capacity), plus what role pods
+// hold on nodes that take no new pods.
+func (s *State) targetInputLocked(held map[string]resources.Vector) *fair.TargetInput {
 	in := &fair.TargetInput{
 		Total: s.total.Clone(), Counted: s.conf().Counted(), Counts: s.conf().counts,
 		Roles: make(map[string]*fair.TargetRole, len(s.roleNS)),
@@ -184,6 +192,9 @@ func (s *State) targetInputLocked(held resources.Vector) *fair.TargetInput {
 	for name, n := range s.nodes {
 		if n.Schedulable {
 			capacity.Sub(n.UsedNoRole)
+			if h := held[name]; h != nil {
+				capacity.Sub(h.Min(n.Allocatable))
+			}
 			continue
 		}
 		for _, p := range s.byNode[name] {
@@ -192,7 +203,6 @@ func (s *State) targetInputLocked(held resources.Vector) *fair.TargetInput {
 			}
 		}
 	}
-	capacity.Sub(held)
 	in.Capacity = capacity.ClampZero()
 	for _, r := range s.sorter.Roles() {
 		g, l := s.quotaLocked(r)

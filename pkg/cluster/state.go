@@ -133,9 +133,9 @@ type State struct {
 	synced []cache.InformerSynced
 	// placement is the profile's hardware judgement (nil slot: none).
 	placement *PlacementSlot
-	// heldElsewhere returns what is held on the nodes outside Kubernetes
-	// (nil: nothing); see SetHeldElsewhere.
-	heldElsewhere func() resources.Vector
+	// heldElsewhere returns what is held on the nodes outside Kubernetes,
+	// by node (nil: nothing); see SetHeldElsewhere.
+	heldElsewhere func() map[string]resources.Vector
 	tc            targetCache
 	// placedBy counts each role's placed pods (not being evicted) by
 	// shape and priority; demandHash and epoch tell when the fair targets

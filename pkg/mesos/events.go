@@ -90,7 +90,7 @@ func (s *Source) onOffers(ctx context.Context, e *scheduler.Event) error {
 		s.offers[o.ID.Value] = &o
 		out = append(out, convert(&o, n, nodes.freePods[n], now))
 	}
-	heldChanged := false
+	heldChanged := s.forgetHeldLocked(nodes)
 	for n, agent := range agentOf {
 		heldChanged = s.noteHeldLocked(n, agent) || heldChanged
 	}
@@ -161,6 +161,29 @@ func (s *Source) nodeIndex() nodeIndex {
 		idx.freePods[n.Name] = n.Allocatable[v1.ResourcePods] - n.Used[v1.ResourcePods]
 	}
 	return idx
+}
+
+// forgetHeldLocked drops the figures held elsewhere of nodes that no longer
+// map to an agent (deleted, cordoned, or their agent label gone): no offer
+// for them will come to correct a figure kept. A cordoned node's figure is
+// learnt again from the first offer after it is uncordoned. It reports
+// whether any was dropped.
+func (s *Source) forgetHeldLocked(nodes nodeIndex) bool {
+	if len(s.held) == 0 {
+		return false
+	}
+	live := make(sets.Set[string], len(nodes.byAgent))
+	for _, n := range nodes.byAgent {
+		live.Insert(n)
+	}
+	dropped := false
+	for n := range s.held {
+		if !live.Has(n) {
+			delete(s.held, n)
+			dropped = true
+		}
+	}
+	return dropped
 }
 
 // noteAgents keeps the agents-without-node and nodes-without-agent gauges.

@@ -555,13 +555,14 @@ func (s *Source) HeldElsewhere(node string) resources.Vector {
 	return s.held[node].Clone()
 }
 
-// HeldElsewhereTotal sums HeldElsewhere over the nodes.
-func (s *Source) HeldElsewhereTotal() resources.Vector {
+// HeldElsewhereByNode returns HeldElsewhere of every node that holds
+// something, as a map the caller owns (its vectors are copies).
+func (s *Source) HeldElsewhereByNode() map[string]resources.Vector {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := resources.Vector{}
-	for _, h := range s.held {
-		out.Add(h)
+	out := make(map[string]resources.Vector, len(s.held))
+	for n, h := range s.held {
+		out[n] = h.Clone()
 	}
 	return out
 }

@@ -147,6 +147,7 @@ type Maintenance interface {
 type Capacity interface {
 	// HeldElsewhere returns what is held outside Kubernetes on a node.
 	HeldElsewhere(node string) resources.Vector
-	// HeldElsewhereTotal sums HeldElsewhere over the nodes.
-	HeldElsewhereTotal() resources.Vector
+	// HeldElsewhereByNode returns HeldElsewhere of every node that holds
+	// something, as a map the caller owns.
+	HeldElsewhereByNode() map[string]resources.Vector
 }

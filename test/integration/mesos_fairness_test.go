@@ -182,6 +182,73 @@ func TestMesosFairLateRole(t *testing.T) {
 	}
 }
 
+// TestMesosFairOtherFrameworkNodeGone: another framework (role spark) holds
+// ⟨3 CPU, 6 GiB⟩ of agent-1 ⟨9 CPU, 18 GiB⟩, which our scheduler learns
+// from an offer of agent-1 to a first tenant. Then agent-1 and its node
+// go away and agent-2 ⟨9 CPU, 18 GiB⟩ comes. What spark held on agent-1
+// holds nothing our roles could have any more: tenants a ⟨1, 4 GiB⟩ and b
+// ⟨3, 1 GiB⟩ share all of agent-2 — the DRF paper's example: filling by
+// dominant share, a at 2/9, b at 1/3, a at 4/9, b at 2/3, a at 2/3 (9
+// CPUs, 14 GiB used); a 3, b 2. (Still counting spark's ⟨3, 6⟩ as held,
+// the targets would be those of TestMesosFairOtherFramework, a 2 and b 1,
+// and b's second pod would wait for good beside idle room.)
+func TestMesosFairOtherFrameworkNodeGone(t *testing.T) {
+	e := start(t, "")
+	m := startMesos(t, e, map[string][3]float64{"agent-1": {9, 18 * 1024}}, emulator.Config{})
+	spark, err := harness.SubscribeRawFramework(e.ctx, m.SchedulerURL(), "spark", []string{"spark"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spark.Close()
+	select {
+	case o := <-spark.Offers:
+		if err := spark.Launch(e.ctx, o, "spark-1", 3, 6*1024); err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(settle):
+		t.Fatal("spark got no offer")
+	}
+	declining, stopDeclining := context.WithCancel(e.ctx)
+	defer stopDeclining()
+	go func() {
+		for {
+			select {
+			case <-declining.Done():
+				return
+			case o := <-spark.Offers:
+				_ = spark.Decline(declining, o, 1)
+			}
+		}
+	}()
+	e.sched = e.startScheduler(t, mesosProfile(m, "")+fairDRFArgs)
+	// A first tenant: our scheduler is offered agent-1 with spark's task
+	// on it.
+	namespaces(t, e, "first", "a", "b")
+	createBatch(t, e, "first", "p", 1, func(b *harness.PodBuilder) *harness.PodBuilder { return b.Req("cpu", "1", "memory", "1Gi") })
+	waitBound(t, e, map[string]int{"first": 1})
+	if err := e.cp.Client.CoreV1().Pods("first").DeleteCollection(e.ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}, metav1.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// agent-2 comes, agent-1 goes.
+	if err := harness.CreateNodes(e.ctx, e.cp.Client, harness.MakeNode("agent-2").Capacity("cpu", "9", "memory", "18Gi").Obj()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.AddAgent(emulator.Agent{Hostname: "agent-2", Resources: emulator.Resources{
+		CPUs: 9, Mem: 18 * 1024, Disk: 100000, Ports: []emulator.PortRange{{Begin: 31000, End: 32000}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RemoveAgent("agent-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.cp.Client.CoreV1().Nodes().Delete(e.ctx, "agent-1", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	createBatch(t, e, "a", "a", 20, func(b *harness.PodBuilder) *harness.PodBuilder { return b.Req("cpu", "1", "memory", "4Gi") })
+	createBatch(t, e, "b", "b", 20, func(b *harness.PodBuilder) *harness.PodBuilder { return b.Req("cpu", "3", "memory", "1Gi") })
+	waitBound(t, e, map[string]int{"a": 3, "b": 2})
+}
+
 // TestMesosFairOtherFramework: another framework on the master (role spark)
 // runs a task ⟨3 CPU, 6 GiB⟩ on the one agent ⟨9 CPU, 18 GiB⟩ before our
 // tenants arrive. What our roles can have is the rest, ⟨6 CPU, 12 GiB⟩, and

@@ -166,7 +166,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 	}
 	if h, ok := source.(offer.Capacity); ok {
 		// Fair targets count only what the scheduler can have.
-		st.SetHeldElsewhere(h.HeldElsewhereTotal)
+		st.SetHeldElsewhere(h.HeldElsewhereByNode)
 	}
 	go func() {
 		if err := source.Run(ctx, pl); err != nil {
