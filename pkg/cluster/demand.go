@@ -18,9 +18,10 @@ import (
 
 // placedGroup counts the placed pods of a role that fit alike.
 type placedGroup struct {
-	req  resources.Vector // requests over the resources that count in allocations
-	prio int32
-	n    int
+	req   resources.Vector // requests over the resources that count in allocations
+	shape string           // req.String()
+	prio  int32
+	n     int
 }
 
 // Pending pods that fit no node are left out of the hash, as they are out
@@ -59,7 +60,8 @@ func (s *State) countPlacedLocked(p *Pod, d int) {
 	k := groupKey{p.Shape, p.Priority}
 	g := m[k]
 	if g == nil {
-		g = &placedGroup{req: s.conf().only(p.Request), prio: p.Priority}
+		req := s.conf().only(p.Request)
+		g = &placedGroup{req: req, shape: req.String(), prio: p.Priority}
 		m[k] = g
 	}
 	g.n += d

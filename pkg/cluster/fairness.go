@@ -219,7 +219,7 @@ func (s *State) targetInputLocked(held map[string]resources.Vector) *fair.Target
 	for name, groups := range s.placedBy {
 		r := role(name)
 		for _, g := range groups {
-			r.Groups = append(r.Groups, fair.PodGroup{Req: g.req, Count: g.n, Bound: true, Prio: g.prio})
+			r.Groups = append(r.Groups, fair.PodGroup{Req: g.req, Shape: g.shape, Count: g.n, Bound: true, Prio: g.prio})
 		}
 	}
 	for name, pd := range s.pendingBy {
@@ -238,12 +238,18 @@ func (s *State) targetInputLocked(held map[string]resources.Vector) *fair.Target
 				continue
 			}
 			r := role(name)
-			req := s.conf().only(g.req)
-			if nominated > 0 {
-				r.Groups = append(r.Groups, fair.PodGroup{Req: req, Count: nominated, Bound: true, Prio: g.prio})
+			n := g.unblocked(s.freedVersion) - nominated
+			runnable := n > 0 && s.fitsSomeNodeLocked(any)
+			if nominated == 0 && !runnable {
+				continue
 			}
-			if n := g.unblocked(s.freedVersion) - nominated; n > 0 && s.fitsSomeNodeLocked(any) {
-				r.Groups = append(r.Groups, fair.PodGroup{Req: req, Count: n, Prio: g.prio})
+			req := s.conf().only(g.req)
+			shape := req.String()
+			if nominated > 0 {
+				r.Groups = append(r.Groups, fair.PodGroup{Req: req, Shape: shape, Count: nominated, Bound: true, Prio: g.prio})
+			}
+			if runnable {
+				r.Groups = append(r.Groups, fair.PodGroup{Req: req, Shape: shape, Count: n, Prio: g.prio})
 			}
 		}
 	}
@@ -258,8 +264,8 @@ func (s *State) targetInputLocked(held map[string]resources.Vector) *fair.Target
 			if a.Prio != b.Prio {
 				return a.Prio > b.Prio
 			}
-			if sa, sb := a.Req.String(), b.Req.String(); sa != sb {
-				return sa < sb
+			if a.Shape != b.Shape {
+				return a.Shape < b.Shape
 			}
 			return a.Bound && !b.Bound
 		})

@@ -34,7 +34,9 @@ type TargetRole struct {
 
 // PodGroup is identical pods of a role.
 type PodGroup struct {
-	Req   resources.Vector // requests over the resources that count in allocations
+	Req resources.Vector // requests over the resources that count in allocations
+	// Shape is Req.String() when the caller has it ("": computed here).
+	Shape string
 	Count int
 	Bound bool // placed already (or a preemptor owed its room)
 	Prio  int32
@@ -64,7 +66,54 @@ type Targets struct {
 // placed: a pod that fits no node is marked blocked and leaves the
 // demand). Between roles of equal weighted shares, the role whose next pod
 // is placed already goes first, so the targets ask for the fewest moves.
+//
+// When every role's every pod fits the capacity together and no role has
+// a guarantee or a limit — an uncongested cluster, the common case while
+// pods arrive — the filling gives every role all its pods, and the targets
+// are written down without running it (computeAllFit).
 func Compute(in *TargetInput) *Targets {
+	if t := computeAllFit(in); t != nil {
+		return t
+	}
+	return computeFill(in)
+}
+
+// computeAllFit returns the targets when every pod of every role fits the
+// capacity at once and no role has a guarantee or a limit: then no step of
+// the filling can find its pod without room, so each role's target is all
+// its pods. It returns nil otherwise.
+func computeAllFit(in *TargetInput) *Targets {
+	sum := resources.Vector{}
+	for _, r := range in.Roles {
+		if len(r.Guarantee) > 0 || len(r.Limit) > 0 {
+			return nil
+		}
+		for _, g := range r.Groups {
+			if g.Count > 0 {
+				sum.AddScaled(g.Req, int64(g.Count))
+			}
+		}
+	}
+	if !sum.Fits(in.Capacity) {
+		return nil
+	}
+	t := &Targets{Roles: make(map[string]Target, len(in.Roles)), Total: in.Total, Counted: in.Counted}
+	for name, r := range in.Roles {
+		alloc, asked := resources.Vector{}, 0
+		for _, g := range r.Groups {
+			if g.Count > 0 {
+				alloc.AddScaled(g.Req.Only(in.Counted), int64(g.Count))
+				asked += g.Count
+			}
+		}
+		share := resources.DominantShare(alloc, in.Total, in.Counted)
+		t.Roles[name] = Target{Alloc: alloc, Share: share, Key: resources.WeightedShare(share, r.Weight), Pods: asked, Asked: asked}
+	}
+	return t
+}
+
+// computeFill is Compute by progressive filling.
+func computeFill(in *TargetInput) *Targets {
 	agent := &Agent{Name: "aggregate"}
 	fi := &Input{
 		Agents: []*Agent{agent}, Roles: make(map[string]*Role, len(in.Roles)),
@@ -78,8 +127,12 @@ func Compute(in *TargetInput) *Targets {
 				continue
 			}
 			asked[name] += g.Count
+			shape := g.Shape
+			if shape == "" {
+				shape = g.Req.String()
+			}
 			role.Demand = append(role.Demand, Demand{
-				Req: g.Req, Counted: g.Req.Only(in.Counted), Shape: g.Req.String(), Prio: g.Prio, Bound: g.Bound, Count: g.Count,
+				Req: g.Req, Counted: g.Req.Only(in.Counted), Shape: shape, Prio: g.Prio, Bound: g.Bound, Count: g.Count,
 			})
 		}
 		fi.Roles[name] = role

@@ -2,8 +2,11 @@ package fair
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
+
+	v1 "k8s.io/api/core/v1"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
@@ -200,5 +203,83 @@ func TestTargetVerdicts(t *testing.T) {
 	}
 	if !tg.Admits("a", vec("cpu", "2", "memory", "8Gi"), apod) || tg.Admits("a", three, apod) {
 		t.Error("a's third pod is within its target, its fourth is not")
+	}
+}
+
+// TestAllFitMatchesFilling: when every pod fits the capacity together, the
+// targets written down without filling (computeAllFit) are those the
+// filling computes — pods, allocation and shares — on random uncongested
+// inputs (capacity drawn at or above the sum of all requests, sometimes
+// exactly at it); and computeAllFit declines whenever some pod would not
+// fit or a role has a guarantee or a limit.
+func TestAllFitMatchesFilling(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	fast := 0
+	for seed := 0; seed < 500; seed++ {
+		roles := map[string]*TargetRole{}
+		sum := resources.Vector{}
+		for r := 0; r < 1+rng.IntN(8); r++ {
+			tr := &TargetRole{Weight: float64(1 + rng.IntN(3))}
+			for g := 0; g < rng.IntN(4); g++ {
+				req := resources.Vector{"cpu": int64(250 * (1 + rng.IntN(12))), "memory": int64(1+rng.IntN(8)) << 29}
+				if rng.IntN(4) == 0 {
+					req["nvidia.com/gpu"] = int64(1 + rng.IntN(4))
+				}
+				n := rng.IntN(20)
+				tr.Groups = append(tr.Groups, PodGroup{Req: req, Count: n, Bound: rng.IntN(3) == 0, Prio: int32(rng.IntN(2))})
+				sum.AddScaled(req, int64(n))
+			}
+			switch rng.IntN(12) {
+			case 0:
+				tr.Limit = resources.Vector{"cpu": int64(1000 * (1 + rng.IntN(20)))}
+			case 1:
+				tr.Guarantee = resources.Vector{"cpu": int64(1000 * (1 + rng.IntN(4)))}
+			}
+			roles[fmt.Sprintf("r%d", r)] = tr
+		}
+		// Capacity: the sum of all requests, plus a random margin or
+		// (one in four) minus a little, so that some inputs do not fit.
+		capacity := resources.Vector{"cpu": 1000, "memory": 1 << 30, "nvidia.com/gpu": 0}
+		capacity.Add(sum)
+		switch rng.IntN(4) {
+		case 0:
+			capacity["memory"] -= int64(1+rng.IntN(3)) << 29
+		case 1:
+			capacity = sum.Clone() // exactly full
+		default:
+			capacity["cpu"] += int64(rng.IntN(10000))
+		}
+		total := capacity.Clone()
+		total["cpu"] += int64(rng.IntN(5000)) // shares of a larger total
+		cmp := []v1.ResourceName{"cpu", "memory", "nvidia.com/gpu"}
+		if rng.IntN(3) == 0 {
+			cmp = cmp[:2] // GPUs asked for but not counted in shares
+		}
+		in := &TargetInput{Total: total, Capacity: capacity, Counted: cmp, Roles: roles}
+		filled := computeFill(in)
+		got := computeAllFit(in)
+		fits, quota := sum.Fits(capacity), false
+		for _, r := range roles {
+			quota = quota || len(r.Limit) > 0 || len(r.Guarantee) > 0
+		}
+		if got == nil {
+			if fits && !quota {
+				t.Fatalf("seed %d: everything fits and no quota, but computeAllFit declined", seed)
+			}
+			continue
+		}
+		if !fits || quota {
+			t.Fatalf("seed %d: computeAllFit answered though fits=%v quota=%v", seed, fits, quota)
+		}
+		fast++
+		for name := range roles {
+			a, b := got.Roles[name], filled.Roles[name]
+			if a.Pods != b.Pods || a.Asked != b.Asked || !a.Alloc.Equal(b.Alloc) || math.Abs(a.Share-b.Share) > Epsilon || math.Abs(a.Key-b.Key) > Epsilon {
+				t.Fatalf("seed %d role %s: all-fit %+v, filling %+v", seed, name, a, b)
+			}
+		}
+	}
+	if fast < 100 {
+		t.Errorf("only %d of 500 inputs took the all-fit path: the test draws too few", fast)
 	}
 }
