@@ -3,6 +3,8 @@ package offers
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config"
@@ -54,6 +57,9 @@ func (c acceptCall) uids() []types.UID {
 type fakeSource struct {
 	err    error
 	failed map[types.UID]error
+	// entered, when set, receives a value as an ACCEPT starts, which then
+	// waits for release (an ACCEPT round trip the test controls).
+	entered, release chan struct{}
 
 	mu      sync.Mutex
 	accepts []acceptCall
@@ -67,6 +73,10 @@ func (s *fakeSource) Run(ctx context.Context, _ offer.Handler) error {
 }
 
 func (s *fakeSource) Accept(_ context.Context, offerID string, launches []offer.Launch) (map[types.UID]error, error) {
+	if s.entered != nil {
+		s.entered <- struct{}{}
+		<-s.release
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.accepts = append(s.accepts, acceptCall{offerID: offerID, launches: append([]offer.Launch(nil), launches...)})
@@ -124,14 +134,30 @@ func (w *fakeWaitingPod) decisions() (allowed, rejects []string) {
 	return append([]string(nil), w.allowed...), append([]string(nil), w.rejects...)
 }
 
-// fakeHandle provides GetWaitingPod only; any other method of the embedded
-// (nil) fwk.Handle panics, which would show the batcher using it.
+// fakeHandle provides GetWaitingPod and Activate only; any other method of
+// the embedded (nil) fwk.Handle panics, which would show the batcher using
+// it.
 type fakeHandle struct {
 	fwk.Handle
 
-	mu      sync.Mutex
-	waiting map[types.UID]*fakeWaitingPod
-	lookups int
+	mu        sync.Mutex
+	waiting   map[types.UID]*fakeWaitingPod
+	lookups   int
+	activated []string // pods activated, "namespace/name"
+}
+
+func (h *fakeHandle) Activate(_ klog.Logger, pods map[string]*v1.Pod) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k := range pods {
+		h.activated = append(h.activated, k)
+	}
+}
+
+func (h *fakeHandle) activations() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.activated...)
 }
 
 func (h *fakeHandle) GetWaitingPod(uid types.UID) fwk.WaitingPod {
@@ -167,12 +193,13 @@ func newTestOffers(t *testing.T, src offer.Source, window time.Duration) (*Offer
 	t.Cleanup(cancel) // stops the window timers and decide's retries
 	h := &fakeHandle{waiting: map[types.UID]*fakeWaitingPod{}}
 	pl := &Offers{
-		ctx:    ctx,
-		handle: h,
-		args:   &config.MesosOffersArgs{AcceptBatchWindow: metav1.Duration{Duration: window}},
-		state:  cluster.New(testScheduler, cluster.RoleConfig{}),
-		book:   offer.NewBook(),
-		source: src,
+		ctx:     ctx,
+		handle:  h,
+		args:    &config.MesosOffersArgs{AcceptBatchWindow: metav1.Duration{Duration: window}},
+		state:   cluster.New(testScheduler, cluster.RoleConfig{}),
+		book:    offer.NewBook(),
+		source:  src,
+		waiting: map[string]map[types.UID]*v1.Pod{}, held: map[types.UID]time.Time{}, revived: map[types.UID]bool{},
 	}
 	pl.batches = newBatcher(pl)
 	return pl, h
@@ -689,3 +716,98 @@ func TestLeftover(t *testing.T) {
 		})
 	}
 }
+
+// TestOfferGoneRetries: a pod whose offer went away before its Permit
+// (accepted with other pods, rescinded) is Unschedulable; it waits for the
+// next offer to its role, and when another offer of the role has room for
+// it now, it is activated at once rather than left to its backoff — the
+// allocator offers nothing new for a pod that outstanding offers cover.
+func TestOfferGoneRetries(t *testing.T) {
+	req := resources.Vector{"cpu": 1000, "memory": gi}
+	cases := []struct {
+		name         string
+		other        resources.Vector // another offer of the role on n2 (nil: none)
+		wantActivate bool
+	}{
+		{"another offer has room", resources.Vector{"cpu": 2000, "memory": 2 * gi, "pods": 10}, true},
+		{"another offer too small", resources.Vector{"cpu": 500, "memory": gi, "pods": 10}, false},
+		{"no other offer", nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pl, h := newTestOffers(t, &fakeSource{}, longWindow)
+			pl.book.Add(testOffer("o1", "n1", resources.Vector{"cpu": 1000, "memory": gi}))
+			if tc.other != nil {
+				pl.book.Add(testOffer("o2", "n2", tc.other))
+			}
+			first := testPod("first")
+			late := build.MakePod(testRole, "late").UID("uid-late").Req("cpu", "1", "memory", "1Gi").Obj()
+			reserve(t, pl, first, "n1", req)
+			pl.batches.flush("o1") // o1 is accepted with first; late never reserved
+			st, _ := pl.batches.permit(late)
+			if st.Code() != fwk.Unschedulable || st.Message() != ErrReasonOfferGone {
+				t.Fatalf("Permit = %v, want Unschedulable %q", st, ErrReasonOfferGone)
+			}
+			got := slices.Contains(h.activations(), late.Namespace+"/"+late.Name)
+			if got != tc.wantActivate {
+				t.Errorf("activated = %v, want %v", got, tc.wantActivate)
+			}
+			pl.mu.Lock()
+			_, waiting := pl.waiting[testRole][late.UID]
+			pl.mu.Unlock()
+			if !waiting {
+				t.Error("the pod does not wait for the next offer to its role")
+			}
+		})
+	}
+}
+
+// TestPermitDuringAccept: a pod's Permit that runs while the ACCEPT of its
+// offer is on its way (the flush took the offer from the book, the answer
+// has not come) waits for that answer: it is neither told its offer is
+// gone (its task would be killed while it launches) nor allowed before the
+// master confirmed. With a local source it goes on, as its offer's pods do.
+func TestPermitDuringAccept(t *testing.T) {
+	for _, local := range []bool{false, true} {
+		t.Run(fmt.Sprintf("local=%v", local), func(t *testing.T) {
+			src := &fakeSource{entered: make(chan struct{}), release: make(chan struct{})}
+			var pl *Offers
+			var h *fakeHandle
+			if local {
+				pl, h = newTestOffers(t, &localFakeSource{src}, longWindow)
+			} else {
+				pl, h = newTestOffers(t, src, longWindow)
+			}
+			pl.book.Add(testOffer("o1", "n1", resources.Vector{"cpu": 4000, "memory": 4 * gi}))
+			pod := testPod("p")
+			reserve(t, pl, pod, "n1", resources.Vector{"cpu": 1000, "memory": gi})
+			done := make(chan struct{})
+			go func() { pl.batches.flush("o1"); close(done) }()
+			<-src.entered // the offer is taken; the ACCEPT waits
+			st, _ := pl.batches.permit(pod)
+			if local {
+				if st != nil {
+					t.Fatalf("Permit during a local ACCEPT = %v, want nil (go on)", st)
+				}
+				close(src.release)
+				<-done
+				return
+			}
+			if st.Code() != fwk.Wait {
+				t.Fatalf("Permit during the ACCEPT = %v %q, want Wait", st.Code(), st.Message())
+			}
+			w := h.startWaiting(pod)
+			close(src.release)
+			<-done
+			eventually(t, "the pod decided", func() bool { return decided(w) })
+			if allowed, rejects := w.decisions(); len(allowed) != 1 || len(rejects) != 0 {
+				t.Errorf("decisions: allowed %v, rejected %v; want allowed once", allowed, rejects)
+			}
+		})
+	}
+}
+
+// localFakeSource is fakeSource as a local source (offer.Local).
+type localFakeSource struct{ *fakeSource }
+
+func (localFakeSource) LocalAccept() {}

@@ -382,6 +382,7 @@ func (pl *Offers) Reserve(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, n
 	id, err := pl.book.Reserve(pod, s.role, nodeName, s.request, s.ports)
 	if err != nil {
 		klog.FromContext(ctx).V(4).Info("No offer to reserve on", "pod", klog.KObj(pod), "node", nodeName, "err", err)
+		pl.offerGone(s.role, pod, s.request, s.ports)
 		return fwk.NewStatus(fwk.Unschedulable, ErrReasonOfferGone)
 	}
 	pl.state.Assume(pod, nodeName)
@@ -412,6 +413,21 @@ func (pl *Offers) Unreserve(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, 
 // together; see accept.go.
 func (pl *Offers) Permit(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) (*fwk.Status, time.Duration) {
 	return pl.batches.permit(pod)
+}
+
+// offerGone handles a pod whose offer went away between Filter and Reserve
+// or Permit (accepted with other pods, rescinded, expired): like a pod that
+// found no offer, it waits for the next offer to its role; and when another
+// offer of its role has room for it, it is tried again at once (the
+// activation of a pod in its scheduling cycle takes effect when the cycle
+// ends). Otherwise nothing would requeue it before its backoff and the
+// queue's periodic flush: the offers that cover it are outstanding
+// already, so the allocator offers nothing new for it.
+func (pl *Offers) offerGone(role string, pod *v1.Pod, req resources.Vector, ports []int32) {
+	pl.wait(role, pod)
+	if pl.book.Fits(role, req, ports) {
+		pl.activate(map[string]*v1.Pod{key(pod): pod})
+	}
 }
 
 // wait records a pod waiting for an offer to its role and revives the role
