@@ -32,10 +32,6 @@ type batcher struct {
 	mu      sync.Mutex
 	pending map[string]bool       // offers with a flush scheduled
 	outcome map[types.UID]outcome // decided before the pod was waiting
-	// inflight are the pods of offers a flush took from the book and has
-	// not decided yet: their Permit may come after the flush took their
-	// reservation and before it knows the outcome.
-	inflight map[types.UID]bool
 }
 
 type outcome struct {
@@ -45,7 +41,7 @@ type outcome struct {
 
 func newBatcher(pl *Offers) *batcher {
 	_, local := pl.source.(offer.Local)
-	return &batcher{pl: pl, local: local, pending: map[string]bool{}, outcome: map[types.UID]outcome{}, inflight: map[types.UID]bool{}}
+	return &batcher{pl: pl, local: local, pending: map[string]bool{}, outcome: map[types.UID]outcome{}}
 }
 
 // permitTimeout bounds a pod's wait in Permit: the window plus the ACCEPT
@@ -67,14 +63,6 @@ func (b *batcher) permit(pod *v1.Pod) (*fwk.Status, time.Duration) {
 		return fwk.NewStatus(fwk.Unschedulable, o.msg), 0
 	}
 	id, ok := b.pl.book.Reserved(pod.UID)
-	if !ok && b.inflight[pod.UID] {
-		// Its offer is being accepted with it: the outcome comes with the
-		// answer to the ACCEPT (decide).
-		if b.local {
-			return nil, 0
-		}
-		return fwk.NewStatus(fwk.Wait), b.permitTimeout()
-	}
 	if !ok {
 		if role, err := b.pl.state.RoleOfPod(pod); err == nil {
 			b.pl.offerGone(role, pod, b.pl.state.RequestOf(pod), resources.HostPorts(pod))
@@ -104,11 +92,6 @@ func (b *batcher) flush(id string) {
 	b.mu.Lock()
 	delete(b.pending, id)
 	o, launches, ok := b.pl.book.Take(id)
-	if ok {
-		for _, l := range launches {
-			b.inflight[l.Pod.UID] = true
-		}
-	}
 	b.mu.Unlock()
 	if !ok {
 		return // rescinded meanwhile: its pods were rejected
@@ -123,11 +106,6 @@ func (b *batcher) flush(id string) {
 		// The pods are binding already; a local ACCEPT only fails for an
 		// offer that went away meanwhile (node lost, timeout), and their
 		// requests count on their node all the same.
-		b.mu.Lock()
-		for _, l := range launches {
-			delete(b.inflight, l.Pod.UID)
-		}
-		b.mu.Unlock()
 		if err != nil {
 			logger.V(2).Info("ACCEPT of a local offer failed; its pods bind regardless", "offerID", id, "role", o.Role, "node", o.Node, "pods", len(launches), "err", err)
 		} else {
@@ -167,14 +145,10 @@ func (b *batcher) flush(id string) {
 // the plugin's context (the first retry nearly always finds it).
 func (b *batcher) decide(pod *v1.Pod, o outcome) {
 	if b.deliver(pod.UID, o) {
-		b.mu.Lock()
-		delete(b.inflight, pod.UID)
-		b.mu.Unlock()
 		return
 	}
 	b.mu.Lock()
 	b.outcome[pod.UID] = o
-	delete(b.inflight, pod.UID)
 	b.mu.Unlock()
 	go func() {
 		ctx, cancel := context.WithTimeout(b.pl.ctx, b.permitTimeout())
@@ -219,7 +193,6 @@ func (b *batcher) deliver(uid types.UID, o outcome) bool {
 func (b *batcher) forget(uid types.UID) {
 	b.mu.Lock()
 	delete(b.outcome, uid)
-	delete(b.inflight, uid)
 	b.mu.Unlock()
 }
 

@@ -3,7 +3,6 @@ package offers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sort"
 	"sync"
@@ -57,9 +56,6 @@ func (c acceptCall) uids() []types.UID {
 type fakeSource struct {
 	err    error
 	failed map[types.UID]error
-	// entered, when set, receives a value as an ACCEPT starts, which then
-	// waits for release (an ACCEPT round trip the test controls).
-	entered, release chan struct{}
 
 	mu      sync.Mutex
 	accepts []acceptCall
@@ -73,10 +69,6 @@ func (s *fakeSource) Run(ctx context.Context, _ offer.Handler) error {
 }
 
 func (s *fakeSource) Accept(_ context.Context, offerID string, launches []offer.Launch) (map[types.UID]error, error) {
-	if s.entered != nil {
-		s.entered <- struct{}{}
-		<-s.release
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.accepts = append(s.accepts, acceptCall{offerID: offerID, launches: append([]offer.Launch(nil), launches...)})
@@ -761,53 +753,3 @@ func TestOfferGoneRetries(t *testing.T) {
 		})
 	}
 }
-
-// TestPermitDuringAccept: a pod's Permit that runs while the ACCEPT of its
-// offer is on its way (the flush took the offer from the book, the answer
-// has not come) waits for that answer: it is neither told its offer is
-// gone (its task would be killed while it launches) nor allowed before the
-// master confirmed. With a local source it goes on, as its offer's pods do.
-func TestPermitDuringAccept(t *testing.T) {
-	for _, local := range []bool{false, true} {
-		t.Run(fmt.Sprintf("local=%v", local), func(t *testing.T) {
-			src := &fakeSource{entered: make(chan struct{}), release: make(chan struct{})}
-			var pl *Offers
-			var h *fakeHandle
-			if local {
-				pl, h = newTestOffers(t, &localFakeSource{src}, longWindow)
-			} else {
-				pl, h = newTestOffers(t, src, longWindow)
-			}
-			pl.book.Add(testOffer("o1", "n1", resources.Vector{"cpu": 4000, "memory": 4 * gi}))
-			pod := testPod("p")
-			reserve(t, pl, pod, "n1", resources.Vector{"cpu": 1000, "memory": gi})
-			done := make(chan struct{})
-			go func() { pl.batches.flush("o1"); close(done) }()
-			<-src.entered // the offer is taken; the ACCEPT waits
-			st, _ := pl.batches.permit(pod)
-			if local {
-				if st != nil {
-					t.Fatalf("Permit during a local ACCEPT = %v, want nil (go on)", st)
-				}
-				close(src.release)
-				<-done
-				return
-			}
-			if st.Code() != fwk.Wait {
-				t.Fatalf("Permit during the ACCEPT = %v %q, want Wait", st.Code(), st.Message())
-			}
-			w := h.startWaiting(pod)
-			close(src.release)
-			<-done
-			eventually(t, "the pod decided", func() bool { return decided(w) })
-			if allowed, rejects := w.decisions(); len(allowed) != 1 || len(rejects) != 0 {
-				t.Errorf("decisions: allowed %v, rejected %v; want allowed once", allowed, rejects)
-			}
-		})
-	}
-}
-
-// localFakeSource is fakeSource as a local source (offer.Local).
-type localFakeSource struct{ *fakeSource }
-
-func (localFakeSource) LocalAccept() {}
