@@ -709,25 +709,33 @@ func TestLeftover(t *testing.T) {
 	}
 }
 
-// TestOfferGoneRetries: a pod whose offer went away before its Permit
-// (accepted with other pods, rescinded) is Unschedulable; it waits for the
-// next offer to its role, and when another offer of the role has room for
-// it now, it is activated at once rather than left to its backoff — the
-// allocator offers nothing new for a pod that outstanding offers cover.
+// TestOfferGoneRetries: with the embedded allocator, a pod whose offer went
+// away before its Permit (accepted with other pods, rescinded) is
+// Unschedulable; it waits for the next offer to its role, and when another
+// offer of the role has room for it now, it is activated at once rather
+// than left to its backoff — the allocator offers nothing new for a pod
+// that outstanding offers cover. With a Mesos master it is left to its
+// backoff (its task may be launching in the ACCEPT that took its offer).
 func TestOfferGoneRetries(t *testing.T) {
 	req := resources.Vector{"cpu": 1000, "memory": gi}
 	cases := []struct {
 		name         string
 		other        resources.Vector // another offer of the role on n2 (nil: none)
 		wantActivate bool
+		local        bool
 	}{
-		{"another offer has room", resources.Vector{"cpu": 2000, "memory": 2 * gi, "pods": 10}, true},
-		{"another offer too small", resources.Vector{"cpu": 500, "memory": gi, "pods": 10}, false},
-		{"no other offer", nil, false},
+		{"another offer has room", resources.Vector{"cpu": 2000, "memory": 2 * gi, "pods": 10}, true, true},
+		{"another offer too small", resources.Vector{"cpu": 500, "memory": gi, "pods": 10}, false, true},
+		{"no other offer", nil, false, true},
+		{"Mesos: another offer has room", resources.Vector{"cpu": 2000, "memory": 2 * gi, "pods": 10}, false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			pl, h := newTestOffers(t, &fakeSource{}, longWindow)
+			var src offer.Source = &fakeSource{}
+			if tc.local {
+				src = localFakeSource{&fakeSource{}}
+			}
+			pl, h := newTestOffers(t, src, longWindow)
 			pl.book.Add(testOffer("o1", "n1", resources.Vector{"cpu": 1000, "memory": gi}))
 			if tc.other != nil {
 				pl.book.Add(testOffer("o2", "n2", tc.other))
@@ -747,9 +755,14 @@ func TestOfferGoneRetries(t *testing.T) {
 			pl.mu.Lock()
 			_, waiting := pl.waiting[testRole][late.UID]
 			pl.mu.Unlock()
-			if !waiting {
-				t.Error("the pod does not wait for the next offer to its role")
+			if waiting != tc.local {
+				t.Errorf("waiting for the next offer to its role = %v, want %v", waiting, tc.local)
 			}
 		})
 	}
 }
+
+// localFakeSource is fakeSource as a local source (offer.Local).
+type localFakeSource struct{ *fakeSource }
+
+func (localFakeSource) LocalAccept() {}
