@@ -32,16 +32,24 @@ type batcher struct {
 	mu      sync.Mutex
 	pending map[string]bool       // offers with a flush scheduled
 	outcome map[types.UID]outcome // decided before the pod was waiting
+	// on is the offer each pod was last reserved on, with a master (a
+	// local source's pods never wait for an outcome). An outcome is for one
+	// offer: a pod that left it (its Permit found the offer gone, and it
+	// was placed again) must not take the outcome of the ACCEPT that
+	// launched its old task — allowed on its new node by it, it would bind
+	// without a task there.
+	on map[types.UID]string
 }
 
 type outcome struct {
+	offer string // the offer accepted
 	allow bool
 	msg   string
 }
 
 func newBatcher(pl *Offers) *batcher {
 	_, local := pl.source.(offer.Local)
-	return &batcher{pl: pl, local: local, pending: map[string]bool{}, outcome: map[types.UID]outcome{}}
+	return &batcher{pl: pl, local: local, pending: map[string]bool{}, outcome: map[types.UID]outcome{}, on: map[types.UID]string{}}
 }
 
 // permitTimeout bounds a pod's wait in Permit: the window plus the ACCEPT
@@ -57,10 +65,14 @@ func (b *batcher) permit(pod *v1.Pod) (*fwk.Status, time.Duration) {
 	defer b.mu.Unlock()
 	if o, ok := b.outcome[pod.UID]; ok {
 		delete(b.outcome, pod.UID)
-		if o.allow {
-			return nil, 0
+		if o.offer == b.on[pod.UID] {
+			delete(b.on, pod.UID)
+			if o.allow {
+				return nil, 0
+			}
+			return fwk.NewStatus(fwk.Unschedulable, o.msg), 0
 		}
-		return fwk.NewStatus(fwk.Unschedulable, o.msg), 0
+		// An outcome for an offer the pod left: not this attempt's.
 	}
 	id, ok := b.pl.book.Reserved(pod.UID)
 	if !ok {
@@ -117,7 +129,7 @@ func (b *batcher) flush(id string) {
 	if err != nil {
 		logger.Error(err, "ACCEPT failed", "offerID", id, "role", o.Role, "node", o.Node, "pods", len(launches))
 		for _, l := range launches {
-			b.decide(l.Pod, outcome{msg: "accepting the offer failed: " + err.Error()})
+			b.decide(l.Pod, outcome{offer: id, msg: "accepting the offer failed: " + err.Error()})
 		}
 		b.pl.state.Touch(true)
 		return
@@ -127,10 +139,10 @@ func (b *batcher) flush(id string) {
 	for _, l := range launches {
 		if ferr, bad := failed[l.Pod.UID]; bad {
 			logger.Info("Pod not launched", "pod", klog.KObj(l.Pod), "offerID", id, "err", ferr)
-			b.decide(l.Pod, outcome{msg: "launching on the offer failed: " + ferr.Error()})
+			b.decide(l.Pod, outcome{offer: id, msg: "launching on the offer failed: " + ferr.Error()})
 			continue
 		}
-		b.decide(l.Pod, outcome{allow: true})
+		b.decide(l.Pod, outcome{offer: id, allow: true})
 	}
 	if len(failed) > 0 {
 		b.pl.state.Touch(true)
@@ -148,6 +160,10 @@ func (b *batcher) decide(pod *v1.Pod, o outcome) {
 		return
 	}
 	b.mu.Lock()
+	if b.on[pod.UID] != o.offer {
+		b.mu.Unlock()
+		return // the pod left the offer: nobody waits for this outcome
+	}
 	b.outcome[pod.UID] = o
 	b.mu.Unlock()
 	go func() {
@@ -176,11 +192,26 @@ func (b *batcher) decide(pod *v1.Pod, o outcome) {
 	}()
 }
 
+// deliver gives the outcome to the pod if it waits in Permit on the
+// outcome's offer. It reports whether the outcome is settled (delivered).
 func (b *batcher) deliver(uid types.UID, o outcome) bool {
+	b.mu.Lock()
+	current := b.on[uid] == o.offer
+	b.mu.Unlock()
+	if !current {
+		return false
+	}
 	wp := b.pl.handle.GetWaitingPod(uid)
 	if wp == nil {
 		return false
 	}
+	b.mu.Lock()
+	if b.on[uid] != o.offer { // placed again meanwhile
+		b.mu.Unlock()
+		return false
+	}
+	delete(b.on, uid)
+	b.mu.Unlock()
 	if o.allow {
 		wp.Allow(Name)
 	} else {
@@ -193,6 +224,17 @@ func (b *batcher) deliver(uid types.UID, o outcome) bool {
 func (b *batcher) forget(uid types.UID) {
 	b.mu.Lock()
 	delete(b.outcome, uid)
+	delete(b.on, uid)
+	b.mu.Unlock()
+}
+
+// reserved records the offer a pod was reserved on (Reserve), with a master.
+func (b *batcher) reserved(uid types.UID, offerID string) {
+	if b.local {
+		return
+	}
+	b.mu.Lock()
+	b.on[uid] = offerID
 	b.mu.Unlock()
 }
 

@@ -212,6 +212,7 @@ func reserve(t *testing.T, pl *Offers, pod *v1.Pod, node string, req resources.V
 	if err != nil {
 		t.Fatalf("reserving %s on %s: %v", pod.Name, node, err)
 	}
+	pl.batches.reserved(pod.UID, id)
 	return id
 }
 
@@ -766,3 +767,34 @@ func TestOfferGoneRetries(t *testing.T) {
 type localFakeSource struct{ *fakeSource }
 
 func (localFakeSource) LocalAccept() {}
+
+// TestStaleOutcomeNotTaken: a pod's attempt ends (Unreserve) while the
+// ACCEPT of its offer is on its way — its Permit found the offer gone —
+// and the pod is placed again on another offer. The first ACCEPT's outcome
+// is not this attempt's: taken, it would allow the pod to bind on its new
+// node, where no task was launched for it. Its Permit waits for its own
+// offer's ACCEPT instead.
+func TestStaleOutcomeNotTaken(t *testing.T) {
+	pl, h := newTestOffers(t, &fakeSource{}, longWindow)
+	pl.book.Add(testOffer("o1", "n1", resources.Vector{"cpu": 4000, "memory": 4 * gi}))
+	pl.book.Add(testOffer("o2", "n2", resources.Vector{"cpu": 4000, "memory": 4 * gi}))
+	req := resources.Vector{"cpu": 1000, "memory": gi}
+	p := testPod("p")
+	reserve(t, pl, p, "n1", req)
+	pl.batches.forget(p.UID) // the attempt ends (Unreserve) ...
+	pl.batches.flush("o1")   // ... while o1's ACCEPT, with the pod, goes on
+	reserve(t, pl, p, "n2", req)
+	st, timeout := pl.batches.permit(p)
+	if st.Code() != fwk.Wait {
+		t.Fatalf("Permit on o2 = %v %q, want Wait (o1's outcome is not this attempt's)", st.Code(), st.Message())
+	}
+	w := h.startWaiting(p)
+	if timeout == 0 {
+		t.Error("no Permit timeout")
+	}
+	pl.batches.flush("o2")
+	eventually(t, "the pod decided by o2's ACCEPT", func() bool { return decided(w) })
+	if allowed, rejects := w.decisions(); len(allowed) != 1 || len(rejects) != 0 {
+		t.Errorf("decisions: allowed %v, rejected %v; want allowed once (by o2)", allowed, rejects)
+	}
+}

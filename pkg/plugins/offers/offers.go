@@ -385,6 +385,7 @@ func (pl *Offers) Reserve(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, n
 		pl.offerGone(s.role, pod, s.request, s.ports)
 		return fwk.NewStatus(fwk.Unschedulable, ErrReasonOfferGone)
 	}
+	pl.batches.reserved(pod.UID, id)
 	pl.state.Assume(pod, nodeName)
 	if pl.plan != nil {
 		pl.plan.take(nodeName, s.role, s.request)
