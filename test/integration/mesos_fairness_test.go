@@ -182,6 +182,60 @@ func TestMesosFairLateRole(t *testing.T) {
 	}
 }
 
+// sparkFramework is another framework on the master (role spark) with a
+// task ⟨3 CPU, 6 GiB⟩ on the first agent it is offered, that then declines
+// what it is offered (for a second, as a framework with nothing to launch
+// does) until stopDeclining.
+type sparkFramework struct {
+	*harness.RawFramework
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startSpark(t *testing.T, e *env, m *emulator.Master) *sparkFramework {
+	t.Helper()
+	spark, err := harness.SubscribeRawFramework(e.ctx, m.SchedulerURL(), "spark", []string{"spark"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case o := <-spark.Offers:
+		if err := spark.Launch(e.ctx, o, "spark-1", 3, 6*1024); err != nil {
+			spark.Close()
+			t.Fatal(err)
+		}
+	case <-time.After(settle):
+		spark.Close()
+		t.Fatal("spark got no offer")
+	}
+	declining, cancel := context.WithCancel(e.ctx)
+	sf := &sparkFramework{RawFramework: spark, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(sf.done)
+		for {
+			select {
+			case <-declining.Done():
+				return
+			case o := <-spark.Offers:
+				_ = spark.Decline(declining, o, 1)
+			}
+		}
+	}()
+	return sf
+}
+
+// stopDeclining stops declining offers (the caller reads them from now on).
+func (sf *sparkFramework) stopDeclining() {
+	sf.cancel()
+	<-sf.done
+}
+
+// stop stops declining and unsubscribes.
+func (sf *sparkFramework) stop() {
+	sf.stopDeclining()
+	sf.Close()
+}
+
 // TestMesosFairOtherFrameworkNodeGone: another framework (role spark) holds
 // ⟨3 CPU, 6 GiB⟩ of agent-1 ⟨9 CPU, 18 GiB⟩, which our scheduler learns
 // from an offer of agent-1 to a first tenant. Then agent-1 and its node
@@ -195,31 +249,8 @@ func TestMesosFairLateRole(t *testing.T) {
 func TestMesosFairOtherFrameworkNodeGone(t *testing.T) {
 	e := start(t, "")
 	m := startMesos(t, e, map[string][3]float64{"agent-1": {9, 18 * 1024}}, emulator.Config{})
-	spark, err := harness.SubscribeRawFramework(e.ctx, m.SchedulerURL(), "spark", []string{"spark"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spark.Close()
-	select {
-	case o := <-spark.Offers:
-		if err := spark.Launch(e.ctx, o, "spark-1", 3, 6*1024); err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(settle):
-		t.Fatal("spark got no offer")
-	}
-	declining, stopDeclining := context.WithCancel(e.ctx)
-	defer stopDeclining()
-	go func() {
-		for {
-			select {
-			case <-declining.Done():
-				return
-			case o := <-spark.Offers:
-				_ = spark.Decline(declining, o, 1)
-			}
-		}
-	}()
+	spark := startSpark(t, e, m)
+	defer spark.stop()
 	e.sched = e.startScheduler(t, mesosProfile(m, "")+fairDRFArgs)
 	// A first tenant: our scheduler is offered agent-1 with spark's task
 	// on it.
@@ -262,41 +293,15 @@ func TestMesosFairOtherFrameworkNodeGone(t *testing.T) {
 func TestMesosFairOtherFramework(t *testing.T) {
 	e := start(t, "")
 	m := startMesos(t, e, map[string][3]float64{"agent-1": {9, 18 * 1024}}, emulator.Config{})
-	spark, err := harness.SubscribeRawFramework(e.ctx, m.SchedulerURL(), "spark", []string{"spark"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spark.Close()
-	select {
-	case o := <-spark.Offers:
-		if err := spark.Launch(e.ctx, o, "spark-1", 3, 6*1024); err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(settle):
-		t.Fatal("spark got no offer")
-	}
-	// Spark wants nothing more for now: it declines what it is offered
-	// (for a second, as a framework with nothing to launch does).
-	declining, stopDeclining := context.WithCancel(e.ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-declining.Done():
-				return
-			case o := <-spark.Offers:
-				_ = spark.Decline(declining, o, 1)
-			}
-		}
-	}()
+	sf := startSpark(t, e, m)
+	spark := sf.RawFramework
+	defer sf.Close()
 	namespaces(t, e, "a", "b")
 	createBatch(t, e, "a", "a", 20, func(b *harness.PodBuilder) *harness.PodBuilder { return b.Req("cpu", "1", "memory", "4Gi") })
 	createBatch(t, e, "b", "b", 20, func(b *harness.PodBuilder) *harness.PodBuilder { return b.Req("cpu", "3", "memory", "1Gi") })
 	e.sched = e.startScheduler(t, mesosProfile(m, "")+fairDRFArgs)
 	waitBound(t, e, map[string]int{"a": 2, "b": 1})
-	stopDeclining()
-	<-done
+	sf.stopDeclining()
 	sparkRunning := func() bool {
 		for _, f := range m.Frameworks() {
 			for _, tk := range f.Tasks {
