@@ -712,9 +712,8 @@ func TestLeftover(t *testing.T) {
 
 // TestOfferGoneRetries: with the embedded allocator, a pod whose offer went
 // away before its Permit (accepted with other pods, rescinded) is
-// Unschedulable; it waits for the next offer to its role, and when another
-// offer of the role has room for it now, it is activated at once rather
-// than left to its backoff — the allocator offers nothing new for a pod
+// Unschedulable; when another offer of the role has room for it now, it is
+// activated at once rather than left to its backoff — the allocator offers nothing new for a pod
 // that outstanding offers cover. With a Mesos master it is left to its
 // backoff (its task may be launching in the ACCEPT that took its offer).
 func TestOfferGoneRetries(t *testing.T) {
@@ -753,12 +752,7 @@ func TestOfferGoneRetries(t *testing.T) {
 			if got != tc.wantActivate {
 				t.Errorf("activated = %v, want %v", got, tc.wantActivate)
 			}
-			pl.mu.Lock()
-			_, waiting := pl.waiting[testRole][late.UID]
-			pl.mu.Unlock()
-			if waiting != tc.local {
-				t.Errorf("waiting for the next offer to its role = %v, want %v", waiting, tc.local)
-			}
+
 		})
 	}
 }

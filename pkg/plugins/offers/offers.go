@@ -418,13 +418,13 @@ func (pl *Offers) Permit(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ str
 
 // offerGone handles a pod whose offer went away between Filter and Reserve
 // or Permit (accepted with other pods, rescinded, expired), with the
-// embedded allocator: like a pod that found no offer, it waits for the
-// next offer to its role; and when another offer of its role has room for
-// it, it is tried again at once (the activation of a pod in its scheduling
-// cycle takes effect when the cycle ends). Otherwise nothing would requeue
-// it before its backoff and the queue's periodic flush: the offers that
-// cover it are outstanding already, so the allocator offers nothing new
-// for it. With a Mesos master the pod is left to its backoff: it may be in
+// embedded allocator: when another offer of its role has room for it, it
+// is tried again at once (the activation of a pod in its scheduling cycle
+// takes effect when the cycle ends). Otherwise nothing would requeue it
+// before its backoff and the queue's periodic flush: the offers that cover
+// it are outstanding already, so the allocator offers nothing new for it.
+// It does not REVIVE the role (as a pod that found no offer does): that
+// would clear the role's decline filters. With a Mesos master the pod is left to its backoff: it may be in
 // the ACCEPT that took its offer (its Permit ran after the offer left the
 // book), and its task, whose ID is the pod's UID, must be killed before
 // the pod is launched again.
@@ -432,7 +432,6 @@ func (pl *Offers) offerGone(role string, pod *v1.Pod, req resources.Vector, port
 	if !pl.batches.local {
 		return
 	}
-	pl.wait(role, pod)
 	if pl.book.Fits(role, req, ports) {
 		pl.activate(map[string]*v1.Pod{key(pod): pod})
 	}
