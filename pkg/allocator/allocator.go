@@ -318,13 +318,39 @@ func (a *Allocator) input(now time.Time, agents []*fair.Agent) *fair.Input {
 // roles have yet to take of their part of an agent out of the role's reach,
 // so every agent ends up shared in the fair mix instead of stranding
 // resources that fit nobody.
-func (a *Allocator) Plan(held func(node string) resources.Vector) *fair.Output {
+//
+// offered (node -> role, may be nil) names the role each agent is offered
+// to now. The plan then places each role's part on the agents offered to it
+// first (fair.Input.OfferedTo) — unless that packing gives some role less
+// than the fair mix does (when resources run short, only the mix fits every
+// role's share: TestMesosFairWholeAgentOffers), in which case the mix is
+// the plan.
+func (a *Allocator) Plan(held func(node string) resources.Vector, offered map[string]string) *fair.Output {
+	mix := a.plan(held, nil)
+	if len(offered) == 0 {
+		return mix
+	}
+	pref := a.plan(held, offered)
+	if len(pref.Alloc) != len(mix.Alloc) {
+		return mix
+	}
+	for r, v := range mix.Alloc {
+		if !v.Equal(pref.Alloc[r]) {
+			return mix
+		}
+	}
+	return pref
+}
+
+// plan is one fill of Plan, with agents offered to roles or not.
+func (a *Allocator) plan(held func(node string) resources.Vector, offered map[string]string) *fair.Output {
 	agents := a.agents()
 	noRole := map[string]resources.Vector{}
 	for _, n := range a.state.AppendNodes(nil) {
 		noRole[n.Name] = n.UsedNoRole
 	}
-	in := &fair.Input{Agents: agents, Roles: map[string]*fair.Role{}, Total: a.state.Total(), Counted: a.state.Counted(), Counts: a.state.Counts}
+	in := &fair.Input{Agents: agents, Roles: map[string]*fair.Role{}, Total: a.state.Total(), Counted: a.state.Counted(), Counts: a.state.Counts,
+		OfferedTo: offered}
 	type groupKey struct {
 		role, shape string
 		prio        int32

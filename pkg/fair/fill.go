@@ -114,6 +114,15 @@ type Input struct {
 	Counts func(v1.ResourceName) bool
 	// Filtered reports whether (node, role) is under a decline filter.
 	Filtered func(node, role string) bool
+	// OfferedTo, when not nil, names the role each agent is offered to now
+	// (a Mesos master offers an agent to one role at a time; absent: to
+	// none). Pods are then placed on agents offered to their own role
+	// first and on agents offered to other roles last, so that a plan
+	// follows the master's offers: each role's part lies where the role can
+	// take it at once, instead of on agents the master must offer to every
+	// role planned there in turn. Pods whose hardware matters keep their
+	// hardware's choice.
+	OfferedTo map[string]string
 	// Dims are the resources demands ask for; FreeTotal sums the agents'
 	// free resources over them (Densify sets both).
 	Dims      *resources.Dims
@@ -270,6 +279,7 @@ type filler struct {
 	noRoom     map[noRoomKey]string
 	used       resources.Vector // usedNow's scratch
 	why        map[types.UID]string
+	offered    map[string][]*Agent // role -> agents offered to it (Input.OfferedTo)
 }
 
 func newFiller(in *Input) *filler {
@@ -282,6 +292,14 @@ func newFiller(in *Input) *filler {
 		f.names = append(f.names, name)
 	}
 	sort.Strings(f.names)
+	if in.OfferedTo != nil {
+		f.offered = map[string][]*Agent{}
+		for _, a := range in.Agents {
+			if r := in.OfferedTo[a.Name]; r != "" {
+				f.offered[r] = append(f.offered[r], a)
+			}
+		}
+	}
 	for _, name := range f.names {
 		r := in.Roles[name]
 		if r.Alloc == nil {
@@ -578,6 +596,9 @@ func (f *filler) place(role string, d *Demand) *Agent {
 	if d.HW != nil {
 		return f.placeByHardware(role, d, last)
 	}
+	if f.in.OfferedTo != nil {
+		return f.placeOffered(role, d, last)
+	}
 	if last != nil && admits(f.in, last, role, d) {
 		return last
 	}
@@ -587,6 +608,33 @@ func (f *filler) place(role string, d *Demand) *Agent {
 		if admits(f.in, a, role, d) {
 			f.cursor = (f.cursor + i) % n
 			return a
+		}
+	}
+	return nil
+}
+
+// placeOffered is place when agents are offered to roles (Input.OfferedTo):
+// the role's last agent unless it is offered to another role, else the
+// agents offered to the role, else next fit over the agents offered to
+// nobody, else next fit over the agents offered to other roles.
+func (f *filler) placeOffered(role string, d *Demand, last *Agent) *Agent {
+	mine := func(a *Agent) bool { r := f.in.OfferedTo[a.Name]; return r == "" || r == role }
+	if last != nil && mine(last) && admits(f.in, last, role, d) {
+		return last
+	}
+	for _, a := range f.offered[role] {
+		if admits(f.in, a, role, d) {
+			return a
+		}
+	}
+	n := len(f.in.Agents)
+	for _, others := range []bool{false, true} {
+		for i := 0; i < n; i++ {
+			a := f.in.Agents[(f.cursor+i)%n]
+			if (f.in.OfferedTo[a.Name] != "") == others && admits(f.in, a, role, d) {
+				f.cursor = (f.cursor + i) % n
+				return a
+			}
 		}
 	}
 	return nil

@@ -101,14 +101,26 @@ func hwAdmits(d *Demand, a *Agent) bool {
 // hardware scores highest: the role's last agent on a tie (several pods
 // pack into one offer), then the first from the cursor. A best score ends
 // the search at once, so pods that prefer the common case (a CPU pod on a
-// node without accelerators) cost next fit's amortised O(1).
+// node without accelerators) cost next fit's amortised O(1). With agents
+// offered to roles (Input.OfferedTo), equal scores go to an agent offered
+// to the role, then to one offered to nobody: hardware first, then the
+// master's offers.
 func (f *filler) placeByHardware(role string, d *Demand, last *Agent) *Agent {
 	in := f.in
 	var best *Agent
-	bestScore := int64(-1)
-	if last != nil && admits(in, last, role, d) {
-		best, bestScore = last, d.HW.Score(last.Node, f.usedNow(last))
-		if bestScore >= MaxPlacementScore {
+	bestScore, bestTier := int64(-1), -1
+	consider := func(a *Agent) bool { // reports a best possible choice
+		s, t := d.HW.Score(a.Node, f.usedNow(a)), f.tier(a, role)
+		if s > bestScore || s == bestScore && t > bestTier {
+			best, bestScore, bestTier = a, s, t
+		}
+		return s >= MaxPlacementScore && t >= tierNobody
+	}
+	if last != nil && admits(in, last, role, d) && consider(last) {
+		return best
+	}
+	for _, a := range f.offered[role] {
+		if a != last && admits(in, a, role, d) && consider(a) {
 			return best
 		}
 	}
@@ -120,18 +132,37 @@ func (f *filler) placeByHardware(role string, d *Demand, last *Agent) *Agent {
 		if a == last || !admits(in, a, role, d) {
 			continue
 		}
-		s := d.HW.Score(a.Node, f.usedNow(a))
-		if s > bestScore {
-			best, bestScore, at = a, s, j
-			if s >= MaxPlacementScore {
-				break
-			}
+		prev := best
+		done := consider(a)
+		if best != prev {
+			at = j
+		}
+		if done {
+			break
 		}
 	}
-	if at >= 0 {
+	if at >= 0 && best == in.Agents[at] {
 		f.cursor = at
 	}
 	return best
+}
+
+// Tiers of an agent for a role when agents are offered to roles.
+const (
+	tierOther  = 0 // offered to another role
+	tierNobody = 1 // offered to no role (or no offers are known)
+	tierOwn    = 2 // offered to the role
+)
+
+func (f *filler) tier(a *Agent, role string) int {
+	switch r := f.in.OfferedTo[a.Name]; r {
+	case "":
+		return tierNobody
+	case role:
+		return tierOwn
+	default:
+		return tierOther
+	}
 }
 
 // usedNow is what the agent's node holds in this fill: the requests of its

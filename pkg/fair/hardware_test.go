@@ -124,3 +124,64 @@ func TestHardwareCacheByVersion(t *testing.T) {
 		t.Errorf("cache holds %d pods after a cycle with one, For calls %d", len(c.now), pl.calls)
 	}
 }
+
+// TestOfferedToPlacement: with agents offered to roles, each role's pods
+// go to the agents offered to it — with and without a hardware judge —
+// while hardware still comes first. Three CPU agents ⟨32 CPU, 64 GiB⟩:
+// cpu-1 offered to b, cpu-2 to a, cpu-3 to nobody; a and b each 3 pods of
+// ⟨1 CPU, 1 GiB⟩, all fit anywhere. Without offers next fit would put both
+// roles on cpu-1 (the first agent); with them a lands on cpu-2 and b on
+// cpu-1 only. The GPU pod of a (H100) may only go to h100-1, offered to b:
+// hardware admits nothing else, so it goes there all the same.
+func TestOfferedToPlacement(t *testing.T) {
+	for _, judge := range []bool{false, true} {
+		name := map[bool]string{false: "next fit", true: "hardware"}[judge]
+		t.Run(name, func(t *testing.T) {
+			pl := &labelPlacement{}
+			hw := func(ds []Demand) []Demand {
+				if judge {
+					return withHW(pl, ds)
+				}
+				return ds
+			}
+			agents := []*Agent{
+				mkAgent("cpu-1", vec("cpu", "32", "memory", "64Gi")),
+				mkAgent("cpu-2", vec("cpu", "32", "memory", "64Gi")),
+				mkAgent("cpu-3", vec("cpu", "32", "memory", "64Gi")),
+			}
+			roles := map[string]*Role{
+				"a": {Demand: hw(mkDemand("a", 3, vec("cpu", "1", "memory", "1Gi"), nil))},
+				"b": {Demand: hw(mkDemand("b", 3, vec("cpu", "1", "memory", "1Gi"), nil))},
+			}
+			want := map[string]string{"a": "cpu-2", "b": "cpu-1"}
+			if judge {
+				agents = append(agents, gpuAgent("h100-1", "H100", "32", "8"))
+				roles["a"].Demand = append(roles["a"].Demand, hw(mkDemand("a-gpu", 1, vec("cpu", "1", "nvidia.com/gpu", "1"), func(p *v1.Pod) {
+					p.Annotations = map[string]string{"gpu-model": "H100"}
+				}))...)
+			}
+			in := mkIn(agents, roles)
+			in.OfferedTo = map[string]string{"cpu-1": "b", "cpu-2": "a", "h100-1": "b"}
+			grants, why := allocate(in)
+			if len(why) != 0 {
+				t.Fatalf("unplaced: %v", why)
+			}
+			placed := map[string]int{}
+			for _, g := range grants {
+				if g.Pods[0].Annotations["gpu-model"] == "H100" {
+					if g.Agent.Name != "h100-1" {
+						t.Errorf("a's GPU pod on %s, want h100-1", g.Agent.Name)
+					}
+					continue
+				}
+				placed[g.Role] += g.N
+				if g.Agent.Name != want[g.Role] {
+					t.Errorf("role %s got %d pod(s) on %s, want %s (offered to it)", g.Role, g.N, g.Agent.Name, want[g.Role])
+				}
+			}
+			if placed["a"] != 3 || placed["b"] != 3 {
+				t.Errorf("placed %v, want a:3 b:3", placed)
+			}
+		})
+	}
+}

@@ -365,6 +365,20 @@ func (b *Book) OnNode(node string) []View {
 	return out
 }
 
+// OfferedTo returns, for every node with an outstanding offer, the role it
+// is offered to (of several, the first by name).
+func (b *Book) OfferedTo() map[string]string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make(map[string]string, len(b.offers))
+	for _, h := range b.offers {
+		if r, ok := out[h.Node]; !ok || h.Role < r {
+			out[h.Node] = h.Role
+		}
+	}
+	return out
+}
+
 // Views returns every outstanding offer, sorted by ID.
 func (b *Book) Views() []View {
 	b.mu.RLock()

@@ -19,8 +19,14 @@ import (
 func (pl *Offers) Offers(offers []offer.Offer) {
 	if pl.plan != nil {
 		// Before the offers can be used: a role may use an offer only
-		// within the plan (plan.go).
-		pl.plan.refresh(pl.state.Version())
+		// within the plan (plan.go), made for the roles they are offered to.
+		offered := pl.book.OfferedTo()
+		for _, o := range offers {
+			if r, ok := offered[o.Node]; !ok || o.Role < r {
+				offered[o.Node] = o.Role
+			}
+		}
+		pl.plan.refresh(pl.state.Version(), offered)
 	}
 	pl.book.Add(offers...)
 	byRole := map[string][]offer.Offer{}

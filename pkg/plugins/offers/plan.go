@@ -1,6 +1,7 @@
 package offers
 
 import (
+	"maps"
 	"sort"
 	"sync"
 
@@ -20,6 +21,12 @@ import (
 // an offer only for its own planned part and what nobody's plan needs. The
 // rest of the agent is declined or left out of the ACCEPT (refuse_seconds
 // 0), so the master offers it next to the role it is planned for.
+//
+// Which agent holds which role's part does not matter for fairness, only
+// how much of each: so the plan puts each role's part on the agents offered
+// to it at the moment first (fair.Input.OfferedTo). A role offered enough
+// agents takes its whole part in one allocation round, rather than waiting
+// for the master to offer each agent to each role planned there.
 
 // plan is the part of each agent the last plan gave to each role, less what
 // the role has reserved there since.
@@ -31,19 +38,20 @@ type plan struct {
 
 	mu      sync.Mutex
 	version uint64                                 // state version planned at
+	offered map[string]string                      // node -> role offered it, planned with
 	rooms   map[string]map[string]resources.Vector // node -> role -> planned room left
 }
 
-// refresh plans again when the cluster changed since the last plan. A
-// role's room on a node is what the plan gives its pods there less what its
-// pods hold there now.
-func (p *plan) refresh(version uint64) {
+// refresh plans again when the cluster or the roles the nodes are offered
+// to (node -> role) changed since the last plan. A role's room on a node is
+// what the plan gives its pods there less what its pods hold there now.
+func (p *plan) refresh(version uint64, offered map[string]string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.rooms != nil && p.version == version {
+	if p.rooms != nil && p.version == version && maps.Equal(p.offered, offered) {
 		return
 	}
-	out := p.planner.Plan(p.held)
+	out := p.planner.Plan(p.held, offered)
 	rooms := map[string]map[string]resources.Vector{}
 	for _, g := range out.Grants {
 		if rooms[g.Agent.Name] == nil {
@@ -73,23 +81,34 @@ func (p *plan) refresh(version uint64) {
 	// pods landed elsewhere than planned (placed before the plan, or on an
 	// offer the plan did not foresee), the room planned for them here is
 	// no longer theirs, and holding it for them would strand it — no other
-	// role could use it, and they, at their target, will not.
-	nodes := make([]string, 0, len(rooms))
-	for n := range rooms {
-		nodes = append(nodes, n)
-	}
-	sort.Strings(nodes)
-	for _, n := range nodes {
-		for r, room := range rooms[n] {
-			room = room.ClampZero()
-			left := need[r].ClampZero()
-			room = room.Min(left)
-			left.Sub(room)
-			need[r] = left
-			rooms[n][r] = room
+	// role could use it, and they, at their target, will not. What a role
+	// still needs is kept on the nodes offered to it first.
+	type slot struct{ node, role string }
+	slots := make([]slot, 0, len(rooms))
+	for n, byRole := range rooms {
+		for r := range byRole {
+			slots = append(slots, slot{n, r})
 		}
 	}
-	p.rooms, p.version = rooms, version
+	sort.Slice(slots, func(i, j int) bool {
+		x, y := slots[i], slots[j]
+		if a, b := offered[x.node] == x.role, offered[y.node] == y.role; a != b {
+			return a
+		}
+		if x.node != y.node {
+			return x.node < y.node
+		}
+		return x.role < y.role
+	})
+	for _, s := range slots {
+		room := rooms[s.node][s.role].ClampZero()
+		left := need[s.role].ClampZero()
+		room = room.Min(left)
+		left.Sub(room)
+		need[s.role] = left
+		rooms[s.node][s.role] = room
+	}
+	p.rooms, p.version, p.offered = rooms, version, offered
 }
 
 // others sums the room planned on a node for roles other than role.

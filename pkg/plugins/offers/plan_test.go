@@ -62,7 +62,7 @@ func TestPlanRoomsCappedByNeed(t *testing.T) {
 			fn(cp.NodeName, cp.Role, cp.Request)
 		}
 	}}
-	p.refresh(st.Version())
+	p.refresh(st.Version(), nil)
 	for _, n := range []string{"n0", "n1"} {
 		if room := p.rooms[n]["r1"]; !room.IsZero() {
 			t.Errorf("room kept for r1 on %s: %v, want none (r1 holds its 2 pods)", n, room)

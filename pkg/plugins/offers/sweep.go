@@ -25,7 +25,7 @@ func (pl *Offers) runSweeper(ctx context.Context) {
 	active := sets.New[string]()
 	wait.UntilWithContext(ctx, func(ctx context.Context) {
 		if pl.plan != nil {
-			pl.plan.refresh(pl.state.Version())
+			pl.plan.refresh(pl.state.Version(), pl.book.OfferedTo())
 		}
 		pl.declineUnusable(ctx)
 		active = pl.syncActiveRoles(ctx, active)
