@@ -17,10 +17,16 @@ import (
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
 
-// batcher gathers the pods placed on one offer during AcceptBatchWindow
-// (from the first reservation on it) and accepts them in one ACCEPT, so
-// several pods pack into one offer (the historic kubernetes-mesos launched
-// one pod per offer). With a Mesos master, pods wait in Permit; they are
+// batcher gathers the pods placed on one offer and accepts them in one
+// ACCEPT, so several pods pack into one offer (the historic
+// kubernetes-mesos launched one pod per offer). A local source's offer is
+// accepted AcceptBatchWindow after its first pod. A master's offer is
+// accepted once no pod was placed on it for AcceptBatchWindow, and at the
+// latest one AllocationInterval after its first pod: Mesos takes an offer
+// once, and what an ACCEPT leaves comes back only at the master's next
+// allocation, so an offer still being filled is kept open (pods placed on
+// it wait in Permit meanwhile). Either is accepted at once when the pod
+// just placed would not fit in what is left of it. With a Mesos master, pods wait in Permit; they are
 // allowed when the ACCEPT succeeds and rejected (and unreserved) when it
 // fails. With a local source (offer.Local: the embedded allocator) they go
 // on to bind at once and the batch is accepted behind them: a pod waiting
@@ -30,7 +36,7 @@ type batcher struct {
 	pl      *Offers
 	local   bool
 	mu      sync.Mutex
-	pending map[string]bool       // offers with a flush scheduled
+	pending map[string]*batch     // offers with a flush scheduled
 	outcome map[types.UID]outcome // decided before the pod was waiting
 	// on is the offer each pod was last reserved on, with a master (a
 	// local source's pods never wait for an outcome). An outcome is for one
@@ -39,7 +45,12 @@ type batcher struct {
 	// launched its old task — allowed on its new node by it, it would bind
 	// without a task there.
 	on map[types.UID]string
+	// now is the clock the batches are timed by (time.Now).
+	now func() time.Time
 }
+
+// batch is when an offer got its first and its latest pod.
+type batch struct{ first, last time.Time }
 
 type outcome struct {
 	offer string // the offer accepted
@@ -49,13 +60,13 @@ type outcome struct {
 
 func newBatcher(pl *Offers) *batcher {
 	_, local := pl.source.(offer.Local)
-	return &batcher{pl: pl, local: local, pending: map[string]bool{}, outcome: map[types.UID]outcome{}, on: map[types.UID]string{}}
+	return &batcher{pl: pl, local: local, pending: map[string]*batch{}, outcome: map[types.UID]outcome{}, on: map[types.UID]string{}, now: time.Now}
 }
 
-// permitTimeout bounds a pod's wait in Permit: the window plus the ACCEPT
-// round trip (a Mesos master may take a while).
+// permitTimeout bounds a pod's wait in Permit: the longest an offer is
+// kept open plus the ACCEPT round trip (a Mesos master may take a while).
 func (b *batcher) permitTimeout() time.Duration {
-	return b.pl.args.AcceptBatchWindow.Duration + 30*time.Second
+	return max(b.pl.args.AcceptBatchWindow.Duration, b.pl.args.AllocationInterval.Duration) + 30*time.Second
 }
 
 // permit decides Permit for a reserved pod: its offer's outcome if known,
@@ -81,19 +92,58 @@ func (b *batcher) permit(pod *v1.Pod) (*fwk.Status, time.Duration) {
 		}
 		return fwk.NewStatus(fwk.Unschedulable, ErrReasonOfferGone), 0
 	}
+	now := b.now()
 	switch {
-	case b.pl.book.Full(id):
+	case b.spent(id, pod):
 		// Nothing more fits: accept now rather than at the end of the window.
-		b.pending[id] = true
+		b.pending[id] = &batch{first: now, last: now}
 		go b.flush(id)
-	case !b.pending[id]:
-		b.pending[id] = true
-		after(b.pl.ctx, b.pl.args.AcceptBatchWindow.Duration, func() { b.flush(id) })
+	case b.pending[id] == nil:
+		b.pending[id] = &batch{first: now, last: now}
+		after(b.pl.ctx, b.pl.args.AcceptBatchWindow.Duration, func() { b.due(id) })
+	default:
+		b.pending[id].last = now
 	}
 	if b.local {
 		return nil, 0
 	}
 	return fwk.NewStatus(fwk.Wait), b.permitTimeout()
+}
+
+// spent reports whether nothing, or not another pod like pod, fits in
+// what is left of an offer.
+func (b *batcher) spent(id string, pod *v1.Pod) bool {
+	if b.pl.book.Full(id) {
+		return true
+	}
+	free, _, ok := b.pl.book.Free(id)
+	return ok && !b.pl.state.RequestOf(pod).Fits(free)
+}
+
+// due flushes an offer whose window is over; a master's offer that got a
+// pod less than AcceptBatchWindow ago is kept open until it is quiet that
+// long, or until AllocationInterval after its first pod.
+func (b *batcher) due(id string) {
+	b.mu.Lock()
+	bt := b.pending[id]
+	if bt == nil {
+		b.mu.Unlock()
+		return // flushed already
+	}
+	if !b.local {
+		now := b.now()
+		end := bt.last.Add(b.pl.args.AcceptBatchWindow.Duration)
+		if latest := bt.first.Add(max(b.pl.args.AllocationInterval.Duration, b.pl.args.AcceptBatchWindow.Duration)); latest.Before(end) {
+			end = latest
+		}
+		if now.Before(end) {
+			b.mu.Unlock()
+			after(b.pl.ctx, end.Sub(now), func() { b.due(id) })
+			return
+		}
+	}
+	b.mu.Unlock()
+	b.flush(id)
 }
 
 // flush accepts an offer with the pods reserved on it (a second flush of

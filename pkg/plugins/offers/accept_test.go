@@ -3,6 +3,7 @@ package offers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"sync"
@@ -225,8 +226,8 @@ func permitAndWait(t *testing.T, pl *Offers, h *fakeHandle, pod *v1.Pod) *fakeWa
 	if st.Code() != fwk.Wait {
 		t.Fatalf("Permit(%s) = %v, want Wait", pod.Name, st)
 	}
-	if want := pl.args.AcceptBatchWindow.Duration + 30*time.Second; timeout != want {
-		t.Fatalf("Permit(%s) timeout = %v, want %v (window + 30s)", pod.Name, timeout, want)
+	if want := max(pl.args.AcceptBatchWindow.Duration, pl.args.AllocationInterval.Duration) + 30*time.Second; timeout != want {
+		t.Fatalf("Permit(%s) timeout = %v, want %v (the window or allocation interval, the longer, + 30s)", pod.Name, timeout, want)
 	}
 	return h.startWaiting(pod)
 }
@@ -790,5 +791,107 @@ func TestStaleOutcomeNotTaken(t *testing.T) {
 	eventually(t, "the pod decided by o2's ACCEPT", func() bool { return decided(w) })
 	if allowed, rejects := w.decisions(); len(allowed) != 1 || len(rejects) != 0 {
 		t.Errorf("decisions: allowed %v, rejected %v; want allowed once (by o2)", allowed, rejects)
+	}
+}
+
+// fakeClock is a batcher's clock moved by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// TestBatcherKeepsMasterOfferOpen: a master's offer stays open while pods
+// keep being placed on it — accepted once none came for the window (50 ms),
+// at the latest one allocation interval after its first pod, and at once
+// when the pod just placed leaves too little for another like it. The
+// batcher runs on a clock moved by hand (its timers keep firing in real
+// time and find the batch not due until the clock says so); each pod asks
+// ⟨1 CPU, 1 GiB⟩ and one of the node's 110 pods unless said otherwise.
+func TestBatcherKeepsMasterOfferOpen(t *testing.T) {
+	const window = 50 * time.Millisecond
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	req := resources.Vector{"cpu": 1000, "memory": gi}
+	cases := []struct {
+		name     string
+		interval time.Duration
+		offer    resources.Vector
+		// permits[i] is when pod i is placed and its Permit runs (after t0).
+		permits []time.Duration
+		// notYet is a time at which the batch is not due yet; due is when
+		// it is. Zero notYet: no such check; zero due with spent: the last
+		// Permit accepts at once.
+		notYet, due time.Duration
+		spent       bool
+		podReq      []string
+	}{{
+		// b at 40 ms keeps the offer open past a's window (a+50 = 50 ms):
+		// at 80 ms b's window (to 90 ms) is still running; at 95 ms it is
+		// over.
+		name: "quiet window after the last pod", interval: time.Hour, offer: resources.Vector{"cpu": 8000, "memory": 8 * gi, "pods": 110},
+		permits: []time.Duration{0, 40 * time.Millisecond}, notYet: 80 * time.Millisecond, due: 95 * time.Millisecond,
+	}, {
+		// Pods every 40 ms never leave the offer quiet for 50 ms; the
+		// interval (100 ms after the first pod) ends the batch: at 90 ms
+		// it is not due (the last pod, at 80 ms, is 10 ms old), at 100 ms
+		// it is.
+		name: "allocation interval caps the batch", interval: 100 * time.Millisecond, offer: resources.Vector{"cpu": 8000, "memory": 8 * gi, "pods": 110},
+		permits: []time.Duration{0, 40 * time.Millisecond, 80 * time.Millisecond}, notYet: 90 * time.Millisecond, due: 100 * time.Millisecond,
+	}, {
+		// ⟨2 CPU, 2 GiB⟩, pods ⟨1.5 CPU, 1 GiB⟩: after the first pod
+		// ⟨0.5 CPU, 1 GiB⟩ is left, which fits no other pod like it.
+		name: "nothing like the pod fits any more", interval: time.Hour, offer: resources.Vector{"cpu": 2000, "memory": 2 * gi, "pods": 110},
+		permits: []time.Duration{0}, spent: true, podReq: []string{"cpu", "1500m", "memory", "1Gi"},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &fakeSource{}
+			pl, h := newTestOffers(t, src, window)
+			pl.args.AllocationInterval = metav1.Duration{Duration: tc.interval}
+			clk := &fakeClock{now: t0}
+			pl.batches.now = clk.Now
+			pl.book.Add(testOffer("o1", "n1", tc.offer))
+			r := req.Clone()
+			if tc.podReq != nil {
+				r = resources.Vector{"cpu": 1500, "memory": gi}
+			}
+			var pods []*v1.Pod
+			for i, at := range tc.permits {
+				clk.set(t0.Add(at))
+				p := build.MakePod(testRole, fmt.Sprintf("p%d", i)).UID(fmt.Sprintf("uid-p%d", i)).Req("cpu", fmt.Sprintf("%dm", r["cpu"]), "memory", "1Gi").Obj()
+				reserve(t, pl, p, "n1", r)
+				permitAndWait(t, pl, h, p)
+				pods = append(pods, p)
+			}
+			if tc.spent {
+				eventually(t, "the ACCEPT of the spent offer", func() bool { return len(src.calls()) == 1 })
+			} else {
+				if tc.notYet > 0 {
+					clk.set(t0.Add(tc.notYet))
+					pl.batches.due("o1")
+					time.Sleep(2 * window) // the real timers fire too; the clock stands
+					if n := len(src.calls()); n != 0 {
+						t.Fatalf("%d ACCEPTs at %v, want none yet", n, tc.notYet)
+					}
+				}
+				clk.set(t0.Add(tc.due))
+				pl.batches.due("o1")
+				eventually(t, "the ACCEPT", func() bool { return len(src.calls()) == 1 })
+			}
+			if diff := cmp.Diff(uidsOf(pods...), src.calls()[0].uids()); diff != "" {
+				t.Errorf("launched pods mismatch (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
