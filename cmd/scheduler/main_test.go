@@ -156,3 +156,45 @@ func checkHeteroArgs(t *testing.T, obj any) {
 		t.Errorf("Hetero args not defaulted: %+v", a)
 	}
 }
+
+// TestRefusesDefaultSchedulerName: the example configuration with its
+// profile renamed default-scheduler does not build: each of our plugins
+// refuses, naming the field, the name and itself. The same registry with
+// AllowDefaultSchedulerName (scheduler_perf's harness) builds it.
+func TestRefusesDefaultSchedulerName(t *testing.T) {
+	schedmetrics.Register()
+	logger, ctx := ktesting.NewTestContext(t)
+	cfg, err := options.LoadConfigFromFile(logger, "../../manifests/config/embedded.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof := &cfg.Profiles[0]
+	if !usesOurPlugins(prof) {
+		t.Fatal("manifests/config/embedded.yaml: the first profile does not use our plugins")
+	}
+	prof.SchedulerName = "default-scheduler"
+	build := func(opts ...plugins.Option) error {
+		registry := inTree.NewInTreeRegistry()
+		if err := registry.Merge(plugins.NewRegistry(opts...)); err != nil {
+			t.Fatal(err)
+		}
+		client := fake.NewClientset()
+		_, err := frameworkruntime.NewFramework(ctx, registry, prof,
+			frameworkruntime.WithClientSet(client),
+			frameworkruntime.WithSnapshotSharedLister(schedcache.NewEmptySnapshot()),
+			frameworkruntime.WithInformerFactory(informers.NewSharedInformerFactory(client, time.Minute)))
+		return err
+	}
+	err = build()
+	if err == nil {
+		t.Fatal("a profile named default-scheduler built")
+	}
+	for _, want := range []string{`profiles[].schedulerName "default-scheduler"`, "competing with the cluster's default scheduler"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if err := build(plugins.AllowDefaultSchedulerName()); err != nil {
+		t.Errorf("with AllowDefaultSchedulerName: %v", err)
+	}
+}

@@ -5,20 +5,26 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config/validation"
 )
 
 // Config is the validated configuration of the Mesos source. The secret is
 // read from its file here and never logged or put in events or metrics.
 type Config struct {
-	Master             string
-	FrameworkName      string
-	User               string
-	Principal          string
-	secret             string
+	Master        string
+	FrameworkName string
+	User          string
+	Principal     string
+	secret        string
+	// Warnings are about the configuration's safety, for the log (the
+	// secret file readable by others, credentials sent in clear).
+	Warnings           []string
 	TLS                *tls.Config
 	FailoverTimeout    time.Duration
 	GPUResources       bool
@@ -35,6 +41,33 @@ type Config struct {
 	// Refuse is the refuse_seconds of declines the source makes itself
 	// (offers on agents that map to no node).
 	Refuse time.Duration
+}
+
+// secretFileExposed says why a secret file can be read by users other than
+// its owner and the process's own groups, or "". A Secret volume mounted
+// 0440 with the pod's fsGroup (as the chart does) is readable by that
+// group, the scheduler's own: that is not exposed.
+func secretFileExposed(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	mode := fi.Mode().Perm()
+	if mode&0o007 != 0 {
+		return fmt.Sprintf("mesos.secretFile: %s is accessible to every user (mode %04o): make it 0400 or 0440", path, mode)
+	}
+	if mode&0o070 == 0 {
+		return ""
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	groups, _ := os.Getgroups()
+	if int(st.Gid) == os.Getgid() || slices.Contains(groups, int(st.Gid)) {
+		return ""
+	}
+	return fmt.Sprintf("mesos.secretFile: %s is accessible to group %d, not one of the scheduler's (mode %04o): make it 0400", path, st.Gid, mode)
 }
 
 // String renders the configuration without the secret.
@@ -65,6 +98,13 @@ func NewConfig(m *config.MesosMasterConfig, refuse time.Duration) (Config, error
 		b, err := os.ReadFile(m.SecretFile)
 		if err != nil {
 			return c, fmt.Errorf("mesos.secretFile: %w", err)
+		}
+		if w := secretFileExposed(m.SecretFile); w != "" {
+			c.Warnings = append(c.Warnings, w)
+		}
+		if validation.PlainHTTP(m) {
+			// Validation refuses this unless insecureSendCredentialsInClear.
+			c.Warnings = append(c.Warnings, fmt.Sprintf("mesos.insecureSendCredentialsInClear: the principal's secret is sent in clear (HTTP basic auth) to %s", m.Master))
 		}
 		c.secret = strings.TrimSpace(string(b))
 		if c.secret == "" {

@@ -76,3 +76,48 @@ func TestNewConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigWarnings: a secret file others can read, and a secret sent
+// over plain HTTP (allowed only with insecureSendCredentialsInClear), are
+// warned about; an owner-only file over TLS is not.
+func TestConfigWarnings(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("s3cret"), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+		return p
+	}
+	private, world := write("private", 0o600), write("world", 0o644)
+	for _, tc := range []struct {
+		name string
+		cfg  config.MesosMasterConfig
+		want []string // substrings, one per warning
+	}{
+		{"owner only, TLS", config.MesosMasterConfig{Master: "https://m1:5050", Principal: "p", SecretFile: private}, nil},
+		{"world-readable", config.MesosMasterConfig{Master: "https://m1:5050", Principal: "p", SecretFile: world}, []string{"accessible to every user (mode 0644)"}},
+		{"in clear", config.MesosMasterConfig{Master: "http://m1:5050", Principal: "p", SecretFile: private, InsecureSendCredentialsInClear: true}, []string{"sent in clear"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := NewConfig(&tc.cfg, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.Warnings) != len(tc.want) {
+				t.Fatalf("warnings %q, want %d", c.Warnings, len(tc.want))
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(c.Warnings[i], w) {
+					t.Errorf("warning %q does not say %q", c.Warnings[i], w)
+				}
+				if strings.Contains(c.Warnings[i], "s3cret") {
+					t.Errorf("warning shows the secret: %s", c.Warnings[i])
+				}
+			}
+		})
+	}
+}

@@ -54,8 +54,12 @@ func (s *Source) onSubscribed(ctx context.Context, e *scheduler.Event) error {
 	close(s.subscribed)
 	s.subscribed = make(chan struct{})
 	s.connected, s.lastErr = true, nil
+	late := sets.List(s.roles.Difference(s.subscribedWith))
 	s.mu.Unlock()
 	metrics.MesosSubscriptions.Inc()
+	if len(late) > 0 {
+		go s.addLateRoles(ctx, late) // bounded by the subscription's context and the call timeout
+	}
 	s.logger.Info("Subscribed to Mesos", "frameworkID", id, "master", sub.GetMasterInfo().GetAddress().GetHostname(),
 		"port", sub.GetMasterInfo().GetAddress().GetPort(), "heartbeat", s.heartbeat)
 	if changed {

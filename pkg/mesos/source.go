@@ -59,6 +59,10 @@ type Source struct {
 	caller      calls.Caller // of the current subscription; nil when none
 	frameworkID string
 	roles       sets.Set[string] // FrameworkInfo.roles
+	// subscribedWith is FrameworkInfo.roles as the last SUBSCRIBE sent it:
+	// a role added while that call was on its way (its REVIVE failed, not
+	// subscribed yet) is added once SUBSCRIBED arrives.
+	subscribedWith sets.Set[string]
 	// active are the roles the plugin wants offers for: revived and not
 	// suppressed since. Every other role of the framework is suppressed at
 	// the master, from the SUBSCRIBE on (a master forgets suppression when
@@ -226,6 +230,7 @@ func (s *Source) subscribe(ctx context.Context, leader string, leaderChanged <-c
 	s.lastEvent = time.Now()
 	subscribed := s.subscribed
 	info := s.frameworkInfoLocked()
+	s.subscribedWith = sets.New(info.Roles...)
 	// The SUBSCRIBE names the idle roles in suppressed_roles; they are
 	// also SUPPRESSed again once subscribed (the next sweep), as a master
 	// that ignored the field would otherwise offer them every agent.
@@ -654,6 +659,26 @@ func (s *Source) Revive(ctx context.Context, roles ...string) error {
 		s.logger.V(2).Info("Framework roles updated", "roles", info.Roles, "suppressed", still)
 	}
 	return s.call(ctx, calls.ReviveWith(roles))
+}
+
+// addLateRoles adds to the framework, and revives, the roles that joined
+// FrameworkInfo.roles after the SUBSCRIBE was sent (UPDATE_FRAMEWORK names
+// the roles still suppressed: the master replaces its set with the
+// call's). Without it, a pod of a new namespace created while the
+// scheduler subscribes would wait for offers its role never gets.
+func (s *Source) addLateRoles(ctx context.Context, roles []string) {
+	s.mu.Lock()
+	info := s.frameworkInfoLocked()
+	still := sets.List(s.suppressed)
+	s.mu.Unlock()
+	if err := s.call(ctx, calls.UpdateFramework(info, func(u *scheduler.Call_UpdateFramework) { u.SuppressedRoles = still })); err != nil {
+		s.logger.Error(err, "Adding roles that joined during the subscription", "roles", roles)
+		return
+	}
+	s.logger.V(2).Info("Framework roles updated after subscribing", "roles", info.Roles, "added", roles)
+	if err := s.call(ctx, calls.ReviveWith(roles)); err != nil {
+		s.logger.Error(err, "REVIVE of roles that joined during the subscription", "roles", roles)
+	}
 }
 
 // dropOffers forgets and rescinds every outstanding offer (the subscription

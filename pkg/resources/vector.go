@@ -6,6 +6,7 @@ package resources
 import (
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
@@ -50,9 +51,21 @@ func Quantity(name v1.ResourceName, n int64) resource.Quantity {
 }
 
 // Format renders n units of a resource for people: "1500m", "4Gi", "2".
+// Counts (GPUs, pods, extended resources) and whole CPUs are plain
+// integers — 1000 GPUs is "1000", not the Quantity's "1k" — and bytes keep
+// their Quantity form ("4Gi").
 func Format(name v1.ResourceName, n int64) string {
-	q := Quantity(name, n)
-	return q.String()
+	switch {
+	case name == v1.ResourceCPU && n%1000 == 0:
+		return strconv.FormatInt(n/1000, 10)
+	case name == v1.ResourceCPU:
+		return strconv.FormatInt(n, 10) + "m"
+	case isBinary(name):
+		q := Quantity(name, n)
+		return q.String()
+	default:
+		return strconv.FormatInt(n, 10)
+	}
 }
 
 func isBinary(name v1.ResourceName) bool {

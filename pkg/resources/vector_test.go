@@ -132,3 +132,26 @@ func TestPodRequests(t *testing.T) {
 		t.Errorf("NodeAllocatable (-want +got):\n%s", diff)
 	}
 }
+
+// TestFormatCounts: counts and CPUs print as people write them — 1000 GPUs
+// is "1000" (a Quantity would print "1k"), 1000 CPUs "1000", 1.5 CPUs
+// "1500m"; bytes keep binary suffixes.
+func TestFormatCounts(t *testing.T) {
+	for _, tc := range []struct {
+		name v1.ResourceName
+		n    int64
+		want string
+	}{
+		{"nvidia.com/gpu", 1000, "1000"},
+		{"nvidia.com/gpu", 2, "2"},
+		{v1.ResourcePods, 110, "110"},
+		{v1.ResourceCPU, 1_000_000, "1000"},
+		{v1.ResourceCPU, 1500, "1500m"},
+		{v1.ResourceCPU, 0, "0"},
+		{v1.ResourceMemory, 4 << 30, "4Gi"},
+	} {
+		if got := Format(tc.name, tc.n); got != tc.want {
+			t.Errorf("Format(%s, %d) = %q, want %q", tc.name, tc.n, got, tc.want)
+		}
+	}
+}

@@ -49,7 +49,7 @@ func FuzzParseWeight(f *testing.F) {
 			}
 			return
 		}
-		if math.IsNaN(w) || math.IsInf(w, 0) || w <= 0 || w > maxWeight {
+		if math.IsNaN(w) || math.IsInf(w, 0) || w < minWeight || w > maxWeight {
 			t.Errorf("accepted weight %v from %q", w, s)
 		}
 	})

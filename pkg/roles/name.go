@@ -4,6 +4,7 @@
 package roles
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -22,7 +23,10 @@ const (
 	AnnotationWeight = "kube-mesos.io/weight"
 	// Separator separates the levels of a hierarchical role.
 	Separator = "/"
-	// maxWeight bounds weights so that share/weight stays finite and ordered.
+	// minWeight and maxWeight bound weights so that share/weight stays
+	// finite and ordered, and so that no role's weight is a typo a billion
+	// times another's: within the bounds the largest ratio is 1e9.
+	minWeight = 1e-3
 	maxWeight = 1e6
 )
 
@@ -60,17 +64,28 @@ func ValidateName(role string) error {
 	return nil
 }
 
+// ReasonBadRole is the fixed reason a pod whose namespace maps to an
+// invalid role waits for, whichever plugin finds it first.
+const ReasonBadRole = "pod's namespace maps to an invalid Mesos role"
+
+// BadRole is the message for a pod whose namespace's role is invalid: the
+// fixed reason, then what is wrong.
+func BadRole(err error) string { return ReasonBadRole + ": " + err.Error() }
+
 // FromLabel turns a role label value into a role: "." separates levels.
 func FromLabel(v string) string { return strings.ReplaceAll(v, ".", Separator) }
 
-// ParseWeight parses a weight: a finite decimal greater than zero, at most 1e6.
+// ParseWeight parses a weight: a finite decimal from 0.001 to 1e6.
 func ParseWeight(s string) (float64, error) {
 	w, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if errors.Is(err, strconv.ErrRange) {
+		err = nil // ±Inf or 0 from an out-of-range literal: the bounds below say why
+	}
 	if err != nil {
 		return 0, fmt.Errorf("weight %q is not a decimal number", s)
 	}
-	if math.IsNaN(w) || math.IsInf(w, 0) || w <= 0 || w > maxWeight {
-		return 0, fmt.Errorf("weight %q must be a positive decimal no larger than %g", s, float64(maxWeight))
+	if math.IsNaN(w) || math.IsInf(w, 0) || w < minWeight || w > maxWeight {
+		return 0, fmt.Errorf("weight %q must be a decimal from %g to %g", s, minWeight, float64(maxWeight))
 	}
 	return w, nil
 }

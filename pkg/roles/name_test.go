@@ -1,6 +1,7 @@
 package roles
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -32,10 +33,17 @@ func TestParseWeight(t *testing.T) {
 	}{
 		{"1", 1, true}, {"2.5", 2.5, true}, {" 3 ", 3, true}, {"1e-3", 0.001, true}, {"1000000", 1e6, true},
 		{"0", 0, false}, {"-1", 0, false}, {"NaN", 0, false}, {"Inf", 0, false}, {"1e7", 0, false}, {"two", 0, false}, {"", 0, false},
+		{"0.0000001", 0, false}, {"0.000999", 0, false}, {"1e309", 0, false}, {"1e-400", 0, false},
 	} {
 		got, err := ParseWeight(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("ParseWeight(%q) = %v, %v; want %v ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+	// Out of range, a weight is named by its bounds, not as "not a number".
+	for _, in := range []string{"1e309", "0.0000001"} {
+		if _, err := ParseWeight(in); err == nil || !strings.Contains(err.Error(), "from 0.001 to 1e+06") {
+			t.Errorf("ParseWeight(%q) error %v, want one giving the bounds", in, err)
 		}
 	}
 }

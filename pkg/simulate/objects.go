@@ -55,6 +55,24 @@ func (n NodeSpec) NodeNames() []string {
 	return out
 }
 
+// NodeCount is how many nodes the scenario makes (without making them).
+func (sc *Scenario) NodeCount() int {
+	n := 0
+	for _, s := range sc.Nodes {
+		n += max(s.Count, 1)
+	}
+	return n
+}
+
+// PodCount is how many pods the scenario makes (without making them).
+func (sc *Scenario) PodCount() int {
+	n := 0
+	for _, w := range sc.Workloads {
+		n += max(w.Replicas, 1)
+	}
+	return n
+}
+
 // PodNames returns the names of a workload's pods: Name-0, Name-1, …,
 // zero-padded so that they sort in order.
 func (w WorkloadSpec) PodNames() []string {

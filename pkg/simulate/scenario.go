@@ -11,11 +11,15 @@ package simulate
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
@@ -142,6 +146,52 @@ func (a *Amount) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// oneDocument checks that data is one YAML (or JSON) document and nothing
+// after it: a second document or trailing text is an error, not ignored.
+func oneDocument(data []byte) error {
+	dec := yamlv3.NewDecoder(bytes.NewReader(data))
+	var doc yamlv3.Node
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("scenario is not valid YAML: %w", err)
+	}
+	for n := 2; ; n++ {
+		var next yamlv3.Node
+		err := dec.Decode(&next)
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return fmt.Errorf("scenario is not valid YAML after the scenario: %w", err)
+		case len(next.Content) > 0:
+			return fmt.Errorf("scenario: YAML document %d follows the scenario: a file holds one scenario", n)
+		}
+	}
+}
+
+// explicitZeros refuses count: 0 and replicas: 0, which decode like an
+// omitted field (one node, one pod) but say something else.
+func explicitZeros(js []byte) error {
+	var raw struct {
+		Nodes     []struct{ Count *int }    `json:"nodes"`
+		Workloads []struct{ Replicas *int } `json:"workloads"`
+	}
+	if json.Unmarshal(js, &raw) != nil {
+		return nil // the strict decoding says what is wrong
+	}
+	var errs field.ErrorList
+	for i, n := range raw.Nodes {
+		if n.Count != nil && *n.Count == 0 {
+			errs = append(errs, field.Invalid(field.NewPath("nodes").Index(i).Child("count"), 0, "must be at least 1 (omit it for one node)"))
+		}
+	}
+	for i, w := range raw.Workloads {
+		if w.Replicas != nil && *w.Replicas == 0 {
+			errs = append(errs, field.Invalid(field.NewPath("workloads").Index(i).Child("replicas"), 0, "must be at least 1 (omit it for one pod)"))
+		}
+	}
+	return errs.ToAggregate()
+}
+
 // LoadFile reads and decodes a scenario file; errors start with the path.
 func LoadFile(path string) (*Scenario, error) {
 	data, err := os.ReadFile(path)
@@ -157,11 +207,19 @@ func LoadFile(path string) (*Scenario, error) {
 
 // Decode reads a scenario from YAML or JSON strictly: unknown and duplicate
 // fields are errors naming the field (e.g. unknown field
-// "workloads[0].replica"), and the result is validated (Validate).
+// "workloads[0].replica"), a second YAML document is an error (one scenario
+// per file), an explicit count or replicas of 0 is an error (omitted means
+// 1), and the result is validated (Validate).
 func Decode(data []byte) (*Scenario, error) {
+	if err := oneDocument(data); err != nil {
+		return nil, err
+	}
 	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
 		return nil, fmt.Errorf("scenario is not valid YAML: %w", err)
+	}
+	if err := explicitZeros(js); err != nil {
+		return nil, err
 	}
 	sc := &Scenario{}
 	strict, err := sigsjson.UnmarshalStrict(js, sc)

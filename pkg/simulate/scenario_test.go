@@ -79,6 +79,26 @@ func TestDecodeErrors(t *testing.T) {
 `,
 			`workloads[2].requests.cpu: Invalid value: "x": invalid quantity`,
 		},
+		"a second document": {
+			minimal + "---\nnodes: []\n",
+			`scenario: YAML document 2 follows the scenario: a file holds one scenario`,
+		},
+		"trailing text": {
+			minimal + "...\ngarbage\n",
+			`scenario is not valid YAML after the scenario`,
+		},
+		"JSON with trailing text": {
+			`{"nodes": [{"name": "n0", "capacity": {"cpu": 4}}], "namespaces": [{"name": "a"}], "workloads": [{"namespace": "a", "name": "w"}]} garbage`,
+			`scenario is not valid YAML`,
+		},
+		"count 0": {
+			strings.Replace(minimal, "name: n0", "name: n0\n    count: 0", 1),
+			`nodes[0].count: Invalid value: 0: must be at least 1 (omit it for one node)`,
+		},
+		"replicas 0": {
+			strings.Replace(minimal, "name: w", "name: w\n    replicas: 0", 1),
+			`workloads[0].replicas: Invalid value: 0: must be at least 1 (omit it for one pod)`,
+		},
 		"unknown field": {
 			strings.Replace(minimal, "name: w", "name: w\n    replica: 3", 1),
 			`unknown field "workloads[0].replica"`,
@@ -109,7 +129,7 @@ func TestDecodeErrors(t *testing.T) {
 		},
 		"bad weight": {
 			strings.Replace(minimal, "- name: a", "- name: a\n    weight: -1", 1),
-			`namespaces[0].weight: Invalid value: "-1": weight "-1" must be a positive decimal`,
+			`namespaces[0].weight: Invalid value: "-1": weight "-1" must be a decimal from 0.001 to 1e+06`,
 		},
 		"bad role": {
 			strings.Replace(minimal, "- name: a", "- name: a\n    role: /eng", 1),

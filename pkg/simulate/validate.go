@@ -50,7 +50,7 @@ func validateNodes(path *field.Path, nodes []NodeSpec) field.ErrorList {
 	for i, n := range nodes {
 		p := path.Index(i)
 		if n.Count < 0 || n.Count > maxNodesPerSpec {
-			errs = append(errs, field.Invalid(p.Child("count"), n.Count, fmt.Sprintf("must be between 0 and %d", maxNodesPerSpec)))
+			errs = append(errs, field.Invalid(p.Child("count"), n.Count, fmt.Sprintf("must be between 1 and %d (omitted: 1)", maxNodesPerSpec)))
 			continue
 		}
 		for _, msg := range validation.IsDNS1123Subdomain(n.Name) {
@@ -181,7 +181,7 @@ func validateWorkloads(path *field.Path, ws []WorkloadSpec, namespaces sets.Set[
 			seen.Insert(key)
 		}
 		if w.Replicas < 0 || w.Replicas > maxReplicas {
-			errs = append(errs, field.Invalid(p.Child("replicas"), w.Replicas, fmt.Sprintf("must be between 1 and %d (0 or omitted: 1)", maxReplicas)))
+			errs = append(errs, field.Invalid(p.Child("replicas"), w.Replicas, fmt.Sprintf("must be between 1 and %d (omitted: 1)", maxReplicas)))
 		}
 		_, e := parseResources(p.Child("requests"), w.Requests)
 		errs = append(errs, e...)

@@ -112,5 +112,5 @@ func BenchmarkHeteroPerf(b *testing.B) {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	perf.RunBenchmarkPerfScheduling(b, path, "kms", plugins.NewRegistry())
+	perf.RunBenchmarkPerfScheduling(b, path, "kms", plugins.NewRegistry(plugins.AllowDefaultSchedulerName()))
 }

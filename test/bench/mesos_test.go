@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
-	featuregatetesting "k8s.io/component-base/featuregate/testing"
 	"k8s.io/kubernetes/pkg/features"
 	"os"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/component-base/metrics/testutil"
 
 	emulator "github.com/kube-mesos/kube-mesos-scheduler/internal/mesosemulator"
@@ -64,27 +64,48 @@ profiles:
 // It reports embedded-pods/s, mesos-pods/s and their ratio, and prints
 // "offer sources: embedded=… mesos=… ratio=…".
 //
-// KMS_NNN_OFF=1 turns off kube-scheduler's NominatedNodeNameForExpectation
-// feature gate (on by default since 1.35), which PATCHes the nominated node
-// of every pod that waits in Permit — every pod in Mesos mode, where pods
-// wait for their ACCEPT (docs/mesos.md, "Throughput").
+// Each mode runs as the chart installs it: in Mesos mode the chart turns
+// off kube-scheduler's NominatedNodeNameForExpectation feature gate (on by
+// default since 1.35), which PATCHes the nominated node of every pod that
+// waits in Permit — every pod in Mesos mode, where pods wait for their
+// ACCEPT (docs/mesos.md, "Throughput"); the embedded phase keeps the
+// default (its pods do not wait). KMS_NNN_ON=1 keeps the gate on in the
+// Mesos phase too (chart value mesos.nominateWhileWaiting: true).
+// KMS_BENCH_TIMELINE=1 prints the bound pods at every poll and, after the
+// Mesos phase, the offers made/accepted/declined/rescinded and the
+// scheduler's attempt counts: where the time went.
 func BenchmarkOfferSources(b *testing.B) {
-	if os.Getenv("KMS_NNN_OFF") != "" {
-		featuregatetesting.SetFeatureGateDuringTest(b, utilfeature.DefaultFeatureGate, features.NominatedNodeNameForExpectation, false)
-	}
+	nnn := os.Getenv("KMS_NNN_ON") != ""
 	agents := envInt(b, "KMS_MESOS_AGENTS", 100)
 	pods := envInt(b, "KMS_MESOS_PODS", 2000)
 	var emb, mes result
 	for i := 0; i < b.N; i++ {
+		setNNN(b, true)
 		emb = placeAll(b, false, agents, pods)
+		setNNN(b, nnn)
 		mes = placeAll(b, true, agents, pods)
 	}
 	b.ReportMetric(emb.throughput(pods), "embedded-pods/s")
 	b.ReportMetric(mes.throughput(pods), "mesos-pods/s")
 	b.ReportMetric(mes.throughput(pods)/emb.throughput(pods), "ratio")
-	fmt.Printf("offer sources: agents=%d pods=%d embedded=%.1f pods/s (all bound %.1fs after start) mesos=%.1f pods/s (%.1fs; %d ACCEPT calls) ratio=%.3f\n",
-		agents, pods, emb.throughput(pods), emb.total.Seconds(), mes.throughput(pods), mes.total.Seconds(), mes.accepts,
+	fmt.Printf("offer sources: agents=%d pods=%d nominate-while-waiting=%v embedded=%.1f pods/s (all bound %.1fs after start) mesos=%.1f pods/s (%.1fs; %d ACCEPT calls) ratio=%.3f\n",
+		agents, pods, nnn, emb.throughput(pods), emb.total.Seconds(), mes.throughput(pods), mes.total.Seconds(), mes.accepts,
 		mes.throughput(pods)/emb.throughput(pods))
+}
+
+// setNNN sets the NominatedNodeNameForExpectation feature gate for the
+// next scheduler started (it reads the gate when it is built), back to its
+// value before the benchmark once it ends.
+func setNNN(b *testing.B, on bool) {
+	b.Helper()
+	before := utilfeature.DefaultFeatureGate.Enabled(features.NominatedNodeNameForExpectation)
+	set := func(v bool) {
+		if err := utilfeature.DefaultMutableFeatureGate.SetFromMap(map[string]bool{string(features.NominatedNodeNameForExpectation): v}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	set(on)
+	b.Cleanup(func() { set(before) })
 }
 
 type result struct {
@@ -171,6 +192,24 @@ func placeAll(b *testing.B, mesos bool, agents, pods int) result {
 			b.Fatalf("%d tasks on the master for %d bound pods", tasks, pods)
 		}
 		res.accepts = acceptCalls() - accepts0
+		if os.Getenv("KMS_BENCH_TIMELINE") != "" {
+			for _, ev := range []string{kmsmetrics.OfferMade, kmsmetrics.OfferAccepted, kmsmetrics.OfferDeclined, kmsmetrics.OfferRescinded} {
+				n := 0.0
+				for r := 0; r < 4; r++ {
+					v, _ := testutil.GetCounterMetricValue(kmsmetrics.Offers.WithLabelValues(fmt.Sprintf("role-%d", r), ev))
+					n += v
+				}
+				fmt.Printf("offers %s: %.0f\n", ev, n)
+			}
+			mfs, _ := legacyregistry.DefaultGatherer.Gather()
+			for _, mf := range mfs {
+				if mf.GetName() == "scheduler_schedule_attempts_total" || mf.GetName() == "scheduler_pod_scheduling_sli_duration_seconds" {
+					for _, m := range mf.GetMetric() {
+						fmt.Printf("%s %v %v %v\n", mf.GetName(), m.GetLabel(), m.GetCounter().GetValue(), m.GetHistogram().GetSampleCount())
+					}
+				}
+			}
+		}
 	}
 	return res
 }
@@ -222,6 +261,9 @@ func waitBound(ctx context.Context, c kubernetes.Interface, n int, timeout time.
 				}
 				last = now
 			}
+		}
+		if os.Getenv("KMS_BENCH_TIMELINE") != "" {
+			fmt.Printf("timeline %s bound=%d\n", now.Format("15:04:05.000"), len(seen))
 		}
 		if len(seen) >= n {
 			return first, last, nil

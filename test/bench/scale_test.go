@@ -178,7 +178,7 @@ func BenchmarkPerfScale(b *testing.B) {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	perf.RunBenchmarkPerfScheduling(b, path, "kms", plugins.NewRegistry(), scaleHooks(pods))
+	perf.RunBenchmarkPerfScheduling(b, path, "kms", plugins.NewRegistry(plugins.AllowDefaultSchedulerName()), scaleHooks(pods))
 }
 
 // scaleWorkload returns the body of a scheduler_perf test case (after its

@@ -443,11 +443,14 @@ func TestRefusesBadValues(t *testing.T) {
 		want   string
 	}{
 		{"replicas not a number", map[string]any{"replicaCount": "two"}, "replicaCount"},
+		{"the default scheduler's name", map[string]any{"schedulerName": "default-scheduler"}, "schedulerName"},
 		{"unknown value", map[string]any{"replicas": 3}, "replicas"},
 		{"master without scheme", map[string]any{"mesos": map[string]any{"master": "mesos-master:5050"}}, "master"},
 		{"zk without path", map[string]any{"mesos": map[string]any{"master": "zk://zk:2181"}}, "master"},
 		{"framework ID not ns/name", map[string]any{"mesos": map[string]any{"frameworkIDConfigMap": "fwid"}}, "frameworkIDConfigMap"},
 		{"secret without principal", map[string]any{"mesos": map[string]any{"master": "zk://zk:2181/mesos", "credentials": map[string]any{"existingSecret": "s"}}}, "mesos.principal"},
+		{"secret over plain HTTP", map[string]any{"mesos": map[string]any{"master": "http://m1:5050", "principal": "p", "credentials": map[string]any{"existingSecret": "s"}}}, "insecureSendInClear"},
+		{"secret over zk:// without a CA", map[string]any{"mesos": map[string]any{"master": "zk://zk:2181/mesos", "principal": "p", "credentials": map[string]any{"existingSecret": "s"}}}, "travel in clear"},
 		{"two CAs", map[string]any{"mesos": map[string]any{"master": "zk://zk:2181/mesos", "tls": map[string]any{"caSecret": "a", "caConfigMap": "b"}}}, "caSecret"},
 		{"source in args", map[string]any{"plugins": map[string]any{"mesosOffers": map[string]any{"args": map[string]any{"source": "Mesos"}}}}, "mesos.master"},
 		{"Mesos standbys that subscribe", map[string]any{"mesos": map[string]any{"master": "zk://zk:2181/mesos"}, "leaderElection": map[string]any{"delayCacheUntilActive": false}}, "delayCacheUntilActive"},
@@ -543,5 +546,31 @@ func TestPlainManifestsUpToDate(t *testing.T) {
 	}
 	if !bytes.Equal(crd, chartCRD) {
 		t.Errorf("%s differs from %s: run make manifests", render.ChartCRDFile, render.CRDFile)
+	}
+}
+
+// TestCredentialsInClearOptIn: with the opt-in, a secret over plain HTTP
+// renders, and the scheduler's config carries the matching field (which
+// the scheduler's validation requires); the Mesos-mode feature gate flag
+// is there too, and mesos.nominateWhileWaiting removes it.
+func TestCredentialsInClearOptIn(t *testing.T) {
+	values := map[string]any{"mesos": map[string]any{"master": "http://m1:5050", "principal": "p",
+		"credentials": map[string]any{"existingSecret": "s", "insecureSendInClear": true}}}
+	manifest, _, err := render.Render(chartDir, release, namespace, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"insecureSendCredentialsInClear: true", "--feature-gates=NominatedNodeNameForExpectation=false"} {
+		if !strings.Contains(manifest, want) {
+			t.Errorf("manifest lacks %q", want)
+		}
+	}
+	values["mesos"].(map[string]any)["nominateWhileWaiting"] = true
+	manifest, _, err = render.Render(chartDir, release, namespace, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(manifest, "NominatedNodeNameForExpectation") {
+		t.Error("nominateWhileWaiting: true still turns the feature gate off")
 	}
 }

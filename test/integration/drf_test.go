@@ -260,6 +260,11 @@ func TestDRFBadRole(t *testing.T) {
 	if !strings.Contains(msg, want) {
 		t.Errorf("reason %q does not name %q", msg, want)
 	}
+	// The fixed reason the docs promise, whichever plugin finds it first
+	// (MesosOffers' PreFilter runs before DRF's).
+	if !strings.Contains(msg, "pod's namespace maps to an invalid Mesos role: ") {
+		t.Errorf("reason %q lacks the fixed reason", msg)
+	}
 	if err := harness.Poll(e.ctx, settle, func(ctx context.Context) (bool, error) {
 		evs, err := c.CoreV1().Events("bad").List(ctx, metav1.ListOptions{})
 		if err != nil {

@@ -3,12 +3,14 @@ package integration
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -199,4 +201,53 @@ func orZero(s string) string {
 		return "0"
 	}
 	return s
+}
+
+// TestSimulateLimits: a scenario larger than --max-nodes or --max-pods is
+// refused before any control plane starts (11 specs of 1,000 nodes =
+// 11,000 > 10,000; 11 workloads of 10,000 pods = 110,000 > 100,000), and
+// runs past the limit only when it is raised; a --timeout shorter than the
+// run stops it with a message saying so (1 ms cannot cover creating the
+// objects), not after it.
+func TestSimulateLimits(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var nodes, pods strings.Builder
+	for i := 0; i < 11; i++ {
+		fmt.Fprintf(&nodes, "  - {name: n%d, count: 1000, capacity: {cpu: 4}}\n", i)
+		fmt.Fprintf(&pods, "  - {namespace: a, name: w%d, replicas: 10000, requests: {cpu: 1}}\n", i)
+	}
+	many := write("many-nodes.yaml", "nodes:\n"+nodes.String()+"namespaces: [{name: a}]\nworkloads: [{namespace: a, name: w}]\n")
+	lots := write("many-pods.yaml", "nodes: [{name: node, capacity: {cpu: 4}}]\nnamespaces: [{name: a}]\nworkloads:\n"+pods.String())
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scenario", many}, "11000 nodes, more than --max-nodes 10000"},
+		{[]string{"--scenario", lots}, "110000 pods, more than --max-pods 100000"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := runner.Main(tc.args, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit status %d, stderr %q; want 2 and %q", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+	small := write("small.yaml", "nodes: [{name: node, count: 50, capacity: {cpu: 4}}]\nnamespaces: [{name: a}]\nworkloads: [{namespace: a, name: w, replicas: 20, requests: {cpu: 1}}]\n")
+	var stdout, stderr bytes.Buffer
+	code := runner.Main([]string{"--scenario", small, "--max-nodes", "10", "--log-file", filepath.Join(dir, "log")}, &stdout, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), "50 nodes, more than --max-nodes 10") {
+		t.Errorf("--max-nodes 10: exit status %d, stderr %q", code, stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	start := time.Now()
+	code = runner.Main([]string{"--scenario", small, "--timeout", "1ms", "--log-file", filepath.Join(dir, "log")}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "did not finish within the timeout (1ms)") {
+		t.Errorf("--timeout 1ms: exit status %d after %v, stderr %q; want 1 and the timeout named", code, time.Since(start), stderr.String())
+	}
 }

@@ -59,6 +59,9 @@ type MesosMasterConfig struct {
 	CAFile string
 	// InsecureSkipTLSVerify turns certificate verification off (tests only).
 	InsecureSkipTLSVerify bool
+	// InsecureSendCredentialsInClear allows Principal's secret over plain
+	// HTTP, where basic auth travels in clear (refused otherwise).
+	InsecureSendCredentialsInClear bool
 	// FailoverTimeout is FrameworkInfo.failover_timeout.
 	FailoverTimeout metav1.Duration
 	// GPUResources sets the GPU_RESOURCES capability.

@@ -36,6 +36,7 @@ import (
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/quota"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/roles"
 )
 
 var (
@@ -54,7 +55,7 @@ const (
 	preFilterStateKey = fwk.StateKey("PreFilter" + Name)
 
 	// ErrReasonBadRole: the pod's namespace maps to an invalid role.
-	ErrReasonBadRole = "pod's namespace maps to an invalid Mesos role"
+	ErrReasonBadRole = roles.ReasonBadRole
 	// ErrReasonLimit: the pod would take its role past a limit.
 	ErrReasonLimit = "pod would take its role past its limit"
 	// ErrReasonHeadroom: the pod would take resources guaranteed to other roles.
@@ -231,7 +232,7 @@ func (v verdict) ok() bool { return v.code == fwk.Success }
 func (pl *DRF) admit(pod *v1.Pod, req resources.Vector) verdict {
 	role, err := pl.state.RoleOf(pod.Namespace)
 	if err != nil {
-		return verdict{code: fwk.UnschedulableAndUnresolvable, msg: fmt.Sprintf("%s: %v", ErrReasonBadRole, err)}
+		return verdict{code: fwk.UnschedulableAndUnresolvable, msg: roles.BadRole(err)}
 	}
 	if pl.state.Nominated(pod.UID) {
 		// A preemptor whose victims are being evicted already counts for

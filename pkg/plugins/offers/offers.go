@@ -44,6 +44,7 @@ import (
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/internal/cyclestate"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/roles"
 )
 
 var (
@@ -127,6 +128,9 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 		cfg, err := mesos.NewConfig(args.Mesos, time.Duration(args.RefuseSeconds)*time.Second)
 		if err != nil {
 			return nil, fmt.Errorf("%s: invalid MesosOffersArgs: %w", Name, err)
+		}
+		for _, w := range cfg.Warnings {
+			klog.FromContext(ctx).Info("Warning: unsafe Mesos configuration", "plugin", Name, "warning", w)
 		}
 		if source, err = mesos.New(cfg, st, h.SharedInformerFactory(), h.ClientSet(), h.EventRecorder()); err != nil {
 			return nil, fmt.Errorf("%s: %w", Name, err)
@@ -234,7 +238,7 @@ func (pl *Offers) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 	role, err := pl.state.RoleOfPod(pod)
 	if err != nil {
 		pl.wait("", pod) // re-activated when the namespace is fixed
-		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, err.Error())
+		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, roles.BadRole(err))
 	}
 	s := &preFilterState{role: role, request: pl.state.RequestOf(pod), ports: resources.HostPorts(pod)}
 	cs.Write(preFilterStateKey, s)

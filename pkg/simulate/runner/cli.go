@@ -22,6 +22,7 @@ import (
 type flags struct {
 	scenario, output, svg, mode, logFile string
 	timeout, quiet                       time.Duration
+	maxNodes, maxPods                    int
 	verbosity                            int
 }
 
@@ -36,6 +37,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	sc, err := simulate.LoadFile(f.scenario)
 	if err != nil {
 		fmt.Fprintf(stderr, "simulate: %v\n", err)
+		return 2
+	}
+	if n := sc.NodeCount(); n > f.maxNodes {
+		fmt.Fprintf(stderr, "simulate: %s: %d nodes, more than --max-nodes %d (raise it to run this scenario)\n", f.scenario, n, f.maxNodes)
+		return 2
+	}
+	if n := sc.PodCount(); n > f.maxPods {
+		fmt.Fprintf(stderr, "simulate: %s: %d pods, more than --max-pods %d (raise it to run this scenario)\n", f.scenario, n, f.maxPods)
 		return 2
 	}
 	progress, restore, err := logToFile(f.logFile, f.verbosity, stderr)
@@ -101,7 +110,9 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.svg, "svg", "", "write an SVG chart of the dominant shares over time to this file")
 	fs.StringVar(&f.mode, "mode", "", "offer source: embedded or mesos (default: mesos if the scenario has a mesos section)")
 	fs.StringVar(&f.logFile, "log-file", "_output/simulate.log", "where the scheduler's and the control plane's logs go")
-	fs.DurationVar(&f.timeout, "timeout", DefaultTimeout, "how long to wait for placement to settle")
+	fs.DurationVar(&f.timeout, "timeout", DefaultTimeout, "bounds the whole run: starting the control plane, creating the objects and waiting for placement to settle")
+	fs.IntVar(&f.maxNodes, "max-nodes", DefaultMaxNodes, "refuse a scenario with more nodes (each is a Node object in a real kube-apiserver)")
+	fs.IntVar(&f.maxPods, "max-pods", DefaultMaxPods, "refuse a scenario with more pods")
 	fs.DurationVar(&f.quiet, "quiet", 0, fmt.Sprintf("placement has settled when no pod moved for this long (default %s, %s in Mesos mode)",
 		DefaultQuiet, DefaultQuietMesos))
 	fs.IntVar(&f.verbosity, "v", 2, "log verbosity of the scheduler in --log-file")

@@ -32,6 +32,11 @@ import (
 // Defaults of Options.
 const (
 	DefaultTimeout = 90 * time.Second
+	// DefaultMaxNodes and DefaultMaxPods bound a scenario's size unless
+	// raised (--max-nodes, --max-pods): each node and pod is an object in a
+	// real kube-apiserver and etcd.
+	DefaultMaxNodes = 10000
+	DefaultMaxPods  = 100000
 	// DefaultQuiet outlasts a few rounds of offers declined because the
 	// allocator could not judge a pod's constraints (Hetero's): each costs a
 	// decline filter (simulate.RefuseSeconds) and an allocation cycle.
@@ -53,7 +58,8 @@ type Options struct {
 	Mode simulate.Mode
 	// Name is the scenario's name (its file) in the report.
 	Name string
-	// Timeout bounds the wait for placement to settle.
+	// Timeout bounds the whole run from the control plane's start (which
+	// itself cannot be interrupted: a few seconds) to placement settled.
 	Timeout time.Duration
 	// Quiet is how long nothing may change before placement counts as
 	// settled (pods bound or waiting for a reason other than their turn);
@@ -79,6 +85,16 @@ type Result struct {
 // returns the report so far and ErrNotSettled.
 func Run(ctx context.Context, sc *simulate.Scenario, opts Options) (*Result, error) {
 	opts = withDefaults(sc, opts)
+	// The timeout bounds the whole run: creating the objects counts, and
+	// what is left of it is the wait for placement to settle.
+	run, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	bounded := func(err error) error {
+		if err != nil && ctx.Err() == nil && run.Err() != nil {
+			return fmt.Errorf("the run did not finish within the timeout (%s): %w", opts.Timeout, err)
+		}
+		return err
+	}
 	progress := opts.Progress
 	cp := opts.ControlPlane
 	if cp == nil {
@@ -94,12 +110,12 @@ func Run(ctx context.Context, sc *simulate.Scenario, opts Options) (*Result, err
 	c := cp.Client
 	progress("creating %d namespaces, %d nodes", len(sc.Namespaces), len(sc.NodeObjects()))
 	for _, ns := range sc.NamespaceObjects() {
-		if err := controlplane.CreateNamespace(ctx, c, ns.Name, ns.Labels, ns.Annotations); err != nil {
-			return nil, fmt.Errorf("creating namespace %s: %w", ns.Name, err)
+		if err := controlplane.CreateNamespace(run, c, ns.Name, ns.Labels, ns.Annotations); err != nil {
+			return nil, bounded(fmt.Errorf("creating namespace %s: %w", ns.Name, err))
 		}
 	}
-	if err := controlplane.CreateNodes(ctx, c, sc.NodeObjects()...); err != nil {
-		return nil, err
+	if err := controlplane.CreateNodes(run, c, sc.NodeObjects()...); err != nil {
+		return nil, bounded(err)
 	}
 	masterURL := ""
 	if opts.Mode == simulate.ModeMesos {
@@ -113,21 +129,21 @@ func Run(ctx context.Context, sc *simulate.Scenario, opts Options) (*Result, err
 	}
 	pods := sc.PodObjects()
 	progress("creating %d pods", len(pods))
-	if err := controlplane.CreatePods(ctx, c, pods...); err != nil {
-		return nil, err
+	if err := controlplane.CreatePods(run, c, pods...); err != nil {
+		return nil, bounded(err)
 	}
 	cfg, err := sc.SchedulerConfig(masterURL)
 	if err != nil {
 		return nil, err
 	}
 	progress("starting kube-mesos-scheduler")
-	sched, err := controlplane.StartScheduler(ctx, cp, cfg)
+	sched, err := controlplane.StartScheduler(run, cp, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("scheduler: %w", err)
+		return nil, bounded(fmt.Errorf("scheduler: %w", err))
 	}
 	defer func() { _ = sched.Stop() }()
 	w := newWatcher(c, sc, pods, opts)
-	err = wait.PollUntilContextTimeout(ctx, opts.Interval, opts.Timeout, true, w.poll)
+	err = wait.PollUntilContextCancel(run, opts.Interval, true, w.poll)
 	report := simulate.BuildReport(w.last)
 	report.Scenario, report.Mode = opts.Name, opts.Mode
 	for ns, n := range w.preempted {

@@ -95,6 +95,13 @@ MesosOffersArgs: plugins.mesosOffers.args with source and mesos set from
 {{- fail "mesos.principal is required with mesos.credentials.existingSecret" }}
 {{- end }}
 {{- $_ := set $cfg "secretFile" (printf "%s/%s" (include "kms.mesosSecretDir" .) $m.credentials.key) }}
+{{- $tls := or (hasPrefix "https://" $m.master) (and (hasPrefix "zk://" $m.master) (or $m.tls.caSecret $m.tls.caConfigMap $m.tls.insecureSkipTLSVerify)) }}
+{{- if not $tls }}
+{{- if not $m.credentials.insecureSendInClear }}
+{{- fail (printf "mesos.credentials: the master %s is reached over plain HTTP, where the principal's secret would travel in clear: use https://, or zk:// with mesos.tls.caSecret or caConfigMap; mesos.credentials.insecureSendInClear: true allows it anyway" $m.master) }}
+{{- end }}
+{{- $_ := set $cfg "insecureSendCredentialsInClear" true }}
+{{- end }}
 {{- end }}
 {{- if and $m.tls.caSecret $m.tls.caConfigMap }}
 {{- fail "set one of mesos.tls.caSecret and mesos.tls.caConfigMap" }}

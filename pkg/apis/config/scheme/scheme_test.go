@@ -106,3 +106,35 @@ func TestStrictDecoding(t *testing.T) {
 		})
 	}
 }
+
+// TestWeightNumberOrString: a role's weight may be written as a number
+// (weight: 2 — it used to stop the scheduler with "cannot unmarshal number
+// … of type string") or as a string; both decode to the decimal's text.
+// Anything else is refused, naming the weight.
+func TestWeightNumberOrString(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{"2", "2", ""},
+		{"0.5", "0.5", ""},
+		{`"2.5"`, "2.5", ""},
+		{"1e3", "1000", ""}, // YAML reads the float 1e3, JSON carries 1000
+		{"[2]", "", "weight must be a decimal number"},
+		{"{a: 1}", "", "weight must be a decimal number"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			cfg, err := decode(t, "      - name: DRF\n        args:\n          roles:\n            - name: a\n              weight: "+tc.in+"\n")
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := args(cfg, "DRF").(*config.DRFArgs).Roles[0].Weight
+			if got != tc.want {
+				t.Errorf("weight %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

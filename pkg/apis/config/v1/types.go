@@ -1,6 +1,10 @@
 package v1
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -46,6 +50,10 @@ type MesosMasterConfig struct {
 	CAFile string `json:"caFile,omitempty"`
 	// InsecureSkipTLSVerify disables certificate verification (default false).
 	InsecureSkipTLSVerify bool `json:"insecureSkipTLSVerify,omitempty"`
+	// InsecureSendCredentialsInClear allows secretFile with a plain-HTTP
+	// master (http://, or zk:// without caFile or insecureSkipTLSVerify),
+	// where the basic-auth credentials travel in clear. Refused otherwise.
+	InsecureSendCredentialsInClear bool `json:"insecureSendCredentialsInClear,omitempty"`
 	// FailoverTimeout is FrameworkInfo.failover_timeout (default 168h).
 	FailoverTimeout *metav1.Duration `json:"failoverTimeout,omitempty"`
 	// GPUResources sets the GPU_RESOURCES capability (default true).
@@ -96,12 +104,37 @@ type DRFArgs struct {
 	FairSharePreemptionDelay *metav1.Duration `json:"fairSharePreemptionDelay,omitempty"`
 }
 
+// Weight is a role's weight, a decimal. Users write numbers where they
+// mean numbers (weight: 2) and the annotation's form is a string
+// (kube-mesos.io/weight: "2"): both decode to the decimal's text, which
+// validation parses.
+type Weight string
+
+// UnmarshalJSON takes a JSON string or a JSON number, as written.
+func (w *Weight) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*w = Weight(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("weight must be a decimal number (2, 0.5) or a string holding one, not %s", b)
+	}
+	*w = Weight(n)
+	return nil
+}
+
 // RoleConfig configures one Mesos role.
 type RoleConfig struct {
 	// Name is a Mesos role name; "/" separates levels.
 	Name string `json:"name"`
-	// Weight is a positive decimal such as "2" or "0.5".
-	Weight string `json:"weight,omitempty"`
+	// Weight is a positive decimal such as 2 or "0.5": a number or a string.
+	Weight Weight `json:"weight,omitempty"`
 	// Guarantee is the least the role is entitled to.
 	Guarantee corev1.ResourceList `json:"guarantee,omitempty"`
 	// Limit is the most the role may hold.

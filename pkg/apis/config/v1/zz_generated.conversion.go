@@ -225,6 +225,7 @@ func autoConvert_v1_MesosMasterConfig_To_config_MesosMasterConfig(in *MesosMaste
 	out.SecretFile = in.SecretFile
 	out.CAFile = in.CAFile
 	out.InsecureSkipTLSVerify = in.InsecureSkipTLSVerify
+	out.InsecureSendCredentialsInClear = in.InsecureSendCredentialsInClear
 	if err := metav1.Convert_Pointer_v1_Duration_To_v1_Duration(&in.FailoverTimeout, &out.FailoverTimeout, s); err != nil {
 		return err
 	}
@@ -269,6 +270,7 @@ func autoConvert_config_MesosMasterConfig_To_v1_MesosMasterConfig(in *config.Mes
 	out.SecretFile = in.SecretFile
 	out.CAFile = in.CAFile
 	out.InsecureSkipTLSVerify = in.InsecureSkipTLSVerify
+	out.InsecureSendCredentialsInClear = in.InsecureSendCredentialsInClear
 	if err := metav1.Convert_v1_Duration_To_Pointer_v1_Duration(&in.FailoverTimeout, &out.FailoverTimeout, s); err != nil {
 		return err
 	}

@@ -54,9 +54,25 @@ func TestValidateMesosMasterConfig(t *testing.T) {
 		{"insecureSkipTLSVerify", func(a *config.MesosOffersArgs) {
 			a.Mesos.Master, a.Mesos.InsecureSkipTLSVerify = "https://m1:5050", true
 		}, ""},
-		{"principal and secretFile", func(a *config.MesosOffersArgs) {
-			a.Mesos.Principal, a.Mesos.SecretFile = "kms", "/etc/kms/secret"
+		{"principal and secretFile over https", func(a *config.MesosOffersArgs) {
+			a.Mesos.Master, a.Mesos.Principal, a.Mesos.SecretFile = "https://m1:5050", "kms", "/etc/kms/secret"
 		}, ""},
+		{"principal and secretFile over zk:// with a CA", func(a *config.MesosOffersArgs) {
+			a.Mesos.Master, a.Mesos.CAFile, a.Mesos.Principal, a.Mesos.SecretFile = "zk://z1:2181/mesos", "/etc/kms/ca.pem", "kms", "/etc/kms/secret"
+		}, ""},
+		// Basic auth over plain HTTP sends the secret in clear: refused
+		// unless the loud opt-in is set.
+		{"secretFile over http://", func(a *config.MesosOffersArgs) {
+			a.Mesos.Principal, a.Mesos.SecretFile = "kms", "/etc/kms/secret"
+		}, "mesos.secretFile: Forbidden: the master http://m1:5050,m2:5050 is reached over plain HTTP"},
+		{"secretFile over zk:// without TLS", func(a *config.MesosOffersArgs) {
+			a.Mesos.Master, a.Mesos.Principal, a.Mesos.SecretFile = "zk://z1:2181/mesos", "kms", "/etc/kms/secret"
+		}, "mesos.secretFile: Forbidden"},
+		{"secretFile over http:// with insecureSendCredentialsInClear", func(a *config.MesosOffersArgs) {
+			a.Mesos.Principal, a.Mesos.SecretFile, a.Mesos.InsecureSendCredentialsInClear = "kms", "/etc/kms/secret", true
+		}, ""},
+		{"refuse seconds at the cap", func(a *config.MesosOffersArgs) { a.RefuseSeconds = 3600 }, ""},
+		{"refuse seconds 68 years", func(a *config.MesosOffersArgs) { a.RefuseSeconds = 2147483647 }, "refuseSeconds: Invalid value: 2147483647: must be from 0 to 3600"},
 		{"principal without secretFile (no authentication)", func(a *config.MesosOffersArgs) { a.Mesos.Principal = "kms" }, ""},
 		{"secretFile without principal", func(a *config.MesosOffersArgs) { a.Mesos.SecretFile = "/etc/kms/secret" }, "mesos.principal: Required value: required with secretFile"},
 		{"bad master", func(a *config.MesosOffersArgs) { a.Mesos.Master = "mesos://m1:5050" }, `mesos.master: Invalid value: "mesos://m1:5050"`},

@@ -36,8 +36,9 @@ func ValidateMesosOffersArgs(path *field.Path, args *config.MesosOffersArgs) err
 	if args.AllocationInterval.Duration <= 0 {
 		errs = append(errs, field.Invalid(path.Child("allocationInterval"), args.AllocationInterval.Duration.String(), "must be positive"))
 	}
-	if args.RefuseSeconds < 0 {
-		errs = append(errs, field.Invalid(path.Child("refuseSeconds"), args.RefuseSeconds, "must not be negative"))
+	if args.RefuseSeconds < 0 || args.RefuseSeconds > MaxRefuseSeconds {
+		errs = append(errs, field.Invalid(path.Child("refuseSeconds"), args.RefuseSeconds, fmt.Sprintf(
+			"must be from 0 to %d: a declined agent stays hidden from the role that long, away from pods that arrive meanwhile", MaxRefuseSeconds)))
 	}
 	if args.OfferTimeout.Duration < 0 {
 		errs = append(errs, field.Invalid(path.Child("offerTimeout"), args.OfferTimeout.Duration.String(), "must not be negative (0 never rescinds)"))
@@ -73,6 +74,10 @@ func validateMesos(path *field.Path, m *config.MesosMasterConfig) field.ErrorLis
 	if m.SecretFile != "" && m.Principal == "" {
 		errs = append(errs, field.Required(path.Child("principal"), "required with secretFile"))
 	}
+	if m.SecretFile != "" && PlainHTTP(m) && !m.InsecureSendCredentialsInClear {
+		errs = append(errs, field.Forbidden(path.Child("secretFile"), fmt.Sprintf(
+			"the master %s is reached over plain HTTP, where the principal's secret would travel in clear (HTTP basic auth): use https://, or zk:// with caFile; insecureSendCredentialsInClear: true allows it anyway", m.Master)))
+	}
 	if m.FailoverTimeout.Duration <= 0 {
 		errs = append(errs, field.Invalid(path.Child("failoverTimeout"), m.FailoverTimeout.Duration.String(), "must be positive"))
 	}
@@ -101,6 +106,22 @@ func validateMesos(path *field.Path, m *config.MesosMasterConfig) field.ErrorLis
 			[]config.TaskGonePolicy{config.TaskGoneEvict, config.TaskGoneDelete}))
 	}
 	return errs
+}
+
+// MaxRefuseSeconds bounds refuseSeconds: an hour.
+const MaxRefuseSeconds = 3600
+
+// PlainHTTP reports whether the master is reached without TLS: an http://
+// URL, or zk:// (the leader's address) without caFile or
+// insecureSkipTLSVerify.
+func PlainHTTP(m *config.MesosMasterConfig) bool {
+	switch {
+	case strings.HasPrefix(m.Master, "http://"):
+		return true
+	case strings.HasPrefix(m.Master, "zk://"):
+		return m.CAFile == "" && !m.InsecureSkipTLSVerify
+	}
+	return false
 }
 
 // ValidateMasterURL checks "http(s)://h:p[,h:p...]" and "zk://h:p[,h:p...]/path".
