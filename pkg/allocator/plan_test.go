@@ -15,6 +15,11 @@ import (
 // paperAgents is the DRF paper's tenants on agents <9 CPU, 18 GiB>: a's
 // pods <1 CPU, 4 GiB>, b's <3 CPU, 1 GiB>, 200 each.
 func paperAgents(t *testing.T, agents int) (*cluster.State, []*v1.Pod, []*v1.Pod) {
+	return paperCluster(t, agents, 200)
+}
+
+// paperCluster is paperAgents with n pods each.
+func paperCluster(t *testing.T, agents, n int) (*cluster.State, []*v1.Pod, []*v1.Pod) {
 	t.Helper()
 	st := cluster.New(sched, cluster.RoleConfig{})
 	for _, ns := range []string{"a", "b"} {
@@ -25,7 +30,7 @@ func paperAgents(t *testing.T, agents int) (*cluster.State, []*v1.Pod, []*v1.Pod
 			"cpu": resource.MustParse("9"), "memory": resource.MustParse("18Gi"), "pods": resource.MustParse("110")}}})
 	}
 	var as, bs []*v1.Pod
-	for i := 0; i < 200; i++ {
+	for i := 0; i < n; i++ {
 		p := stPod("a", fmt.Sprint(i), "1")
 		p.Spec.Containers[0].Resources.Requests["memory"] = resource.MustParse("4Gi")
 		q := stPod("b", fmt.Sprint(i), "3")
@@ -114,27 +119,10 @@ func TestPlanCountsPlacedPods(t *testing.T) {
 // memory, 40 in all) and b's 20 on its ten (3 each by CPU, 30 in all), so
 // no pod is planned on the other role's agents.
 func TestPlanFollowsOffers(t *testing.T) {
-	st := cluster.New(sched, cluster.RoleConfig{})
-	for _, ns := range []string{"a", "b"} {
-		st.UpsertNamespace(&v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
-	}
+	st, _, _ := paperCluster(t, 20, 20)
 	offered := map[string]string{}
 	for i := 1; i <= 20; i++ {
-		name := fmt.Sprintf("agent-%02d", i)
-		st.UpsertNode(&v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: v1.NodeStatus{Allocatable: v1.ResourceList{
-			"cpu": resource.MustParse("9"), "memory": resource.MustParse("18Gi"), "pods": resource.MustParse("110")}}})
-		offered[name] = "a"
-		if i > 10 {
-			offered[name] = "b"
-		}
-	}
-	for i := 0; i < 20; i++ {
-		p := stPod("a", fmt.Sprint(i), "1")
-		p.Spec.Containers[0].Resources.Requests["memory"] = resource.MustParse("4Gi")
-		q := stPod("b", fmt.Sprint(i), "3")
-		q.Spec.Containers[0].Resources.Requests["memory"] = resource.MustParse("1Gi")
-		st.UpsertPod(p)
-		st.UpsertPod(q)
+		offered[fmt.Sprintf("agent-%02d", i)] = map[bool]string{true: "a", false: "b"}[i <= 10]
 	}
 	total := map[string]int{}
 	for agent, roles := range planned(New(st, Config{}).Plan(nil, offered)) {

@@ -22,6 +22,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
 
 // Scenario is what a simulation runs: a cluster, its tenants and their
@@ -129,20 +131,11 @@ type Amount string
 
 // UnmarshalJSON accepts a JSON string or number.
 func (a *Amount) UnmarshalJSON(data []byte) error {
-	data = bytes.TrimSpace(data)
-	if len(data) > 0 && data[0] == '"' {
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
-		}
-		*a = Amount(s)
-		return nil
+	s, err := resources.NumberOrString(data)
+	if err != nil {
+		return fmt.Errorf("want a quantity or a number, got %s", bytes.TrimSpace(data))
 	}
-	var n json.Number
-	if err := json.Unmarshal(data, &n); err != nil {
-		return fmt.Errorf("want a quantity or a number, got %s", data)
-	}
-	*a = Amount(n.String())
+	*a = Amount(s)
 	return nil
 }
 

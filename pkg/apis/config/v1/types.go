@@ -2,11 +2,12 @@ package v1
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 )
 
 // +k8s:defaulter-gen=true
@@ -112,20 +113,11 @@ type Weight string
 
 // UnmarshalJSON takes a JSON string or a JSON number, as written.
 func (w *Weight) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*w = Weight(s)
-		return nil
+	s, err := resources.NumberOrString(b)
+	if err != nil {
+		return fmt.Errorf("weight must be a decimal number (2, 0.5) or a string holding one, not %s", bytes.TrimSpace(b))
 	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("weight must be a decimal number (2, 0.5) or a string holding one, not %s", b)
-	}
-	*w = Weight(n)
+	*w = Weight(s)
 	return nil
 }
 
