@@ -14,6 +14,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 
@@ -193,6 +194,7 @@ func newTestOffers(t *testing.T, src offer.Source, window time.Duration) (*Offer
 		book:    offer.NewBook(),
 		source:  src,
 		waiting: map[string]map[types.UID]*v1.Pod{}, held: map[types.UID]time.Time{}, revived: map[types.UID]bool{},
+		revivedRoles: sets.New[string](),
 	}
 	pl.batches = newBatcher(pl)
 	return pl, h

@@ -99,7 +99,12 @@ type Offers struct {
 	waiting map[string]map[types.UID]*v1.Pod // role -> pods waiting for an offer
 	held    map[types.UID]time.Time          // pods PreEnqueue holds, since when
 	revived map[types.UID]bool               // pods that asked for offers already
-	batches *batcher
+	// revivedRoles are the roles wait() revived since the sweeper last
+	// looked: the sweeper counts them active, or it would take a role whose
+	// new pod already failed for idle, SUPPRESS it and REVIVE it (clearing
+	// its decline filters) as soon as room is freed.
+	revivedRoles sets.Set[string]
+	batches      *batcher
 	// plan keeps a role to its planned part of the agents a Mesos master
 	// offers it whole (nil with the embedded allocator, whose offers are
 	// the plan already); see plan.go.
@@ -142,6 +147,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 		refuse:  time.Duration(args.RefuseSeconds) * time.Second,
 		grace:   max(args.AllocationInterval.Duration, 100*time.Millisecond),
 		waiting: map[string]map[types.UID]*v1.Pod{}, held: map[types.UID]time.Time{}, revived: map[types.UID]bool{},
+		revivedRoles: sets.New[string](),
 	}
 	pl.batches = newBatcher(pl)
 	if _, local := source.(offer.Local); !local {
@@ -453,6 +459,7 @@ func (pl *Offers) wait(role string, pod *v1.Pod) {
 	first := role != "" && !pl.revived[pod.UID]
 	if first {
 		pl.revived[pod.UID] = true
+		pl.revivedRoles.Insert(role)
 	}
 	pl.mu.Unlock()
 	if first {

@@ -109,6 +109,12 @@ func usable(v offer.View, pods []cluster.Pod) bool {
 // is suppressed too (the source sends only what changes at the master).
 // Roles are revived when they turn active.
 func (pl *Offers) syncActiveRoles(ctx context.Context, before sets.Set[string]) sets.Set[string] {
+	pl.mu.Lock()
+	if pl.revivedRoles.Len() > 0 {
+		before = before.Union(pl.revivedRoles)
+		pl.revivedRoles = sets.New[string]()
+	}
+	pl.mu.Unlock()
 	now := sets.New[string]()
 	var idle []string
 	for _, r := range pl.state.Roles() {
