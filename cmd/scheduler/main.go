@@ -1,5 +1,6 @@
 // Command kube-mesos-scheduler is the kube-scheduler with the MesosOffers,
-// DRF and Hetero plugins registered.
+// DRF and Hetero plugins registered, plus two commands of its own:
+// `explain POD` (why a pod waits) and `check` (the chart's helm test).
 package main
 
 import (
@@ -20,5 +21,7 @@ func main() {
 	for name, factory := range plugins.NewRegistry() {
 		opts = append(opts, app.WithPlugin(name, factory))
 	}
-	os.Exit(cli.Run(app.NewSchedulerCommand(opts...)))
+	cmd := app.NewSchedulerCommand(opts...)
+	cmd.AddCommand(newExplainCommand(), newCheckCommand())
+	os.Exit(cli.Run(cmd))
 }

@@ -55,18 +55,8 @@ func (c RoleConfig) only(v resources.Vector) resources.Vector {
 
 // UpsertNamespace records a namespace's role and weight.
 func (s *State) UpsertNamespace(ns *v1.Namespace) {
-	info := &namespaceInfo{role: ns.Name}
-	source := "name"
-	if v, ok := ns.Labels[roles.LabelRole]; ok {
-		info.role, source = roles.FromLabel(v), fmt.Sprintf("label %s=%q", roles.LabelRole, v)
-	}
-	if v, ok := ns.Annotations[roles.AnnotationRole]; ok {
-		info.role, source = v, fmt.Sprintf("annotation %s=%q", roles.AnnotationRole, v)
-	}
-	if err := roles.ValidateName(info.role); err != nil {
-		info.roleErr = fmt.Errorf("namespace %q %s: %w", ns.Name, source, err)
-		info.role = ""
-	}
+	info := &namespaceInfo{}
+	info.role, info.roleErr = roles.OfNamespace(ns.Name, ns.Labels, ns.Annotations)
 	if w, ok := ns.Annotations[roles.AnnotationWeight]; ok {
 		weight, err := roles.ParseWeight(w)
 		if err != nil {

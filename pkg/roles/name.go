@@ -99,3 +99,21 @@ func Ancestors(role string) []string {
 	}
 	return out
 }
+
+// OfNamespace returns the role of a namespace from its name, labels and
+// annotations: the annotation kube-mesos.io/role verbatim, else the label of
+// that name ("." for "/"), else the name. The error names the namespace and
+// where the invalid role came from.
+func OfNamespace(name string, labels, annotations map[string]string) (string, error) {
+	role, source := name, "name"
+	if v, ok := labels[LabelRole]; ok {
+		role, source = FromLabel(v), fmt.Sprintf("label %s=%q", LabelRole, v)
+	}
+	if v, ok := annotations[AnnotationRole]; ok {
+		role, source = v, fmt.Sprintf("annotation %s=%q", AnnotationRole, v)
+	}
+	if err := ValidateName(role); err != nil {
+		return "", fmt.Errorf("namespace %q %s: %w", name, source, err)
+	}
+	return role, nil
+}

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/simulate"
@@ -24,6 +27,7 @@ type flags struct {
 	timeout, quiet                       time.Duration
 	maxNodes, maxPods                    int
 	verbosity                            int
+	hold                                 bool
 }
 
 // Main is the simulate command: it parses args, runs the scenario and
@@ -54,17 +58,31 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, runErr := Run(ctx, sc, Options{
+	opts := Options{
 		Mode: simulate.Mode(f.mode), Name: f.scenario, Timeout: f.timeout, Quiet: f.quiet,
 		Progress: func(format string, a ...any) { fmt.Fprintf(progress, "simulate: "+format+"\n", a...) },
-	})
+	}
+	var outErr error
+	written := false
+	if f.hold {
+		opts.Hold = func(res *Result, kubeconfig string) {
+			written = true
+			if outErr = writeOutputs(f, res, stdout, stderr); outErr == nil {
+				outErr = hold(ctx, res, kubeconfig, stdout)
+			}
+		}
+	}
+	res, runErr := Run(ctx, sc, opts)
 	restore()
 	if res == nil {
 		fmt.Fprintf(stderr, "simulate: %v (scheduler log: %s)\n", runErr, f.logFile)
 		return 1
 	}
-	if err := writeOutputs(f, res, stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "simulate: %v\n", err)
+	if !written {
+		outErr = writeOutputs(f, res, stdout, stderr)
+	}
+	if outErr != nil {
+		fmt.Fprintf(stderr, "simulate: %v\n", outErr)
 		return 1
 	}
 	if runErr != nil {
@@ -116,6 +134,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&f.quiet, "quiet", 0, fmt.Sprintf("placement has settled when no pod moved for this long (default %s, %s in Mesos mode)",
 		DefaultQuiet, DefaultQuietMesos))
 	fs.IntVar(&f.verbosity, "v", 2, "log verbosity of the scheduler in --log-file")
+	fs.BoolVar(&f.hold, "hold", false, "after the report, keep the cluster and the scheduler running until interrupted, for kubectl and `kube-mesos-scheduler explain`")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -201,4 +220,32 @@ func writeSVG(path string, t *simulate.Timeline) error {
 		return err
 	}
 	return f.Close()
+}
+
+// hold keeps the cluster running until ctx ends, serving the scheduler's
+// metrics on a loopback port, and says how to look at it: kubectl, and
+// `kube-mesos-scheduler explain` on a pod that waits.
+func hold(ctx context.Context, res *Result, kubeconfig string, out io.Writer) error {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", legacyregistry.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }() // ends with Close below
+	defer srv.Close()
+	metricsURL := "http://" + l.Addr().String() + "/metrics"
+	fmt.Fprintf(out, "\nThe cluster and the scheduler run until interrupted (Ctrl-C).\n")
+	fmt.Fprintf(out, "  kubectl --kubeconfig %s get pods -A\n", kubeconfig)
+	pod, ns := "POD", "NAMESPACE"
+	for _, p := range res.Report.Pods {
+		if p.Node == nil {
+			pod, ns = p.Name, p.Namespace
+			break
+		}
+	}
+	fmt.Fprintf(out, "  bin/kube-mesos-scheduler explain %s -n %s --kubeconfig %s --metrics-url %s\n", pod, ns, kubeconfig, metricsURL)
+	<-ctx.Done()
+	return nil
 }

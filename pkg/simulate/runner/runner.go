@@ -71,6 +71,10 @@ type Options struct {
 	ControlPlane *controlplane.ControlPlane
 	// Progress, when set, receives a line at each step.
 	Progress func(format string, args ...any)
+	// Hold, when set, is called with the result once placement settled (or
+	// the run timed out) while the control plane and the scheduler still
+	// run; they stop when it returns. The kubeconfig is the control plane's.
+	Hold func(res *Result, kubeconfig string)
 }
 
 // Result is a run's outcome.
@@ -164,7 +168,11 @@ func Run(ctx context.Context, sc *simulate.Scenario, opts Options) (*Result, err
 			err = ErrNotSettled
 		}
 	}
-	return &Result{Report: report, Shares: w.timeline}, err
+	res := &Result{Report: report, Shares: w.timeline}
+	if opts.Hold != nil {
+		opts.Hold(res, cp.Kubeconfig)
+	}
+	return res, err
 }
 
 func withDefaults(sc *simulate.Scenario, o Options) Options {
