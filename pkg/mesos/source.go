@@ -133,6 +133,9 @@ func (s *Source) Run(ctx context.Context, h offer.Handler) error {
 	}); err != nil {
 		return nil
 	}
+	// After the sync: events recorded before the scheduler starts its
+	// event broadcaster are dropped.
+	s.warnUnsafeConfig()
 	finder, err := newLeaderFinder(ctx, s.cfg.Master, s.cfg.TLS)
 	if err != nil {
 		return err
@@ -695,5 +698,25 @@ func (s *Source) dropOffers() {
 	sort.Strings(ids)
 	for _, id := range ids {
 		h.Rescind(id)
+	}
+}
+
+// ReasonUnsafeConfiguration is the reason of the Warning event on the
+// framework ID ConfigMap (the scheduler's own object in Mesos mode) for
+// each of Config.Warnings: a secret file others may read, a secret sent
+// in clear.
+const ReasonUnsafeConfiguration = "UnsafeMesosConfiguration"
+
+// warnUnsafeConfig logs each configuration warning and records it as a
+// Warning event on the framework ID ConfigMap, where `kubectl get events`
+// in the scheduler's namespace shows it.
+func (s *Source) warnUnsafeConfig() {
+	ns, name, ok := strings.Cut(s.cfg.FrameworkIDStore, "/")
+	for _, w := range s.cfg.Warnings {
+		s.logger.Info("Warning: unsafe Mesos configuration", "warning", w)
+		if ok && s.recorder != nil {
+			ref := &v1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: ns, Name: name}
+			s.recorder.Eventf(ref, nil, v1.EventTypeWarning, ReasonUnsafeConfiguration, "Configure", "%s", w)
+		}
 	}
 }

@@ -14,11 +14,13 @@ import (
 	"sync"
 	"testing"
 
+	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/textlogger"
 
 	emulator "github.com/kube-mesos/kube-mesos-scheduler/internal/mesosemulator"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/mesos"
 	"github.com/kube-mesos/kube-mesos-scheduler/test/harness"
 )
 
@@ -171,6 +173,24 @@ func TestMesosCredentials(t *testing.T) {
 	}
 	if fw, ok := frameworkNamed(m, "kms-auth"); !ok || fw.Principal != "kms" {
 		t.Errorf("framework %+v (registered %v), want principal kms", fw, ok)
+	}
+	// The opt-in to send the secret in clear is a Warning event on the
+	// framework ID ConfigMap (default/kms-auth), not only a log line.
+	if err := harness.Poll(e.ctx, settle, func(ctx context.Context) (bool, error) {
+		evs, err := e.cp.Client.CoreV1().Events("default").List(ctx, metav1.ListOptions{
+			FieldSelector: "involvedObject.kind=ConfigMap,involvedObject.name=kms-auth"})
+		if err != nil {
+			return false, err
+		}
+		for _, ev := range evs.Items {
+			if ev.Type == v1.EventTypeWarning && ev.Reason == mesos.ReasonUnsafeConfiguration &&
+				strings.Contains(ev.Message, "insecureSendCredentialsInClear") {
+				return true, nil
+			}
+		}
+		return false, nil
+	}); err != nil {
+		t.Errorf("no Warning %s event on ConfigMap default/kms-auth: %v", mesos.ReasonUnsafeConfiguration, err)
 	}
 
 	forms := map[string]string{}

@@ -134,9 +134,6 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 		if err != nil {
 			return nil, fmt.Errorf("%s: invalid MesosOffersArgs: %w", Name, err)
 		}
-		for _, w := range cfg.Warnings {
-			klog.FromContext(ctx).Info("Warning: unsafe Mesos configuration", "plugin", Name, "warning", w)
-		}
 		if source, err = mesos.New(cfg, st, h.SharedInformerFactory(), h.ClientSet(), h.EventRecorder()); err != nil {
 			return nil, fmt.Errorf("%s: %w", Name, err)
 		}
