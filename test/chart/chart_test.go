@@ -22,6 +22,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/test/chart/render"
 )
@@ -39,8 +40,9 @@ const (
 var chartDir = filepath.Join(root, render.ChartDir)
 
 // TestDefaults: the embedded allocator, two replicas with leader election,
-// least-privilege RBAC, a hardened pod probed on /healthz, metrics Service
-// and PodDisruptionBudget; no Mesos objects, no ServiceMonitor.
+// least-privilege RBAC, a hardened system-cluster-critical pod probed on
+// /healthz, metrics Service and PodDisruptionBudget, the `helm test` pod
+// and its Lease reader; no Mesos objects, no ServiceMonitor.
 func TestDefaults(t *testing.T) {
 	r := renderChart(t, nil)
 	want := []string{
@@ -48,12 +50,16 @@ func TestDefaults(t *testing.T) {
 		"ClusterRoleBinding /" + fullname,
 		"ConfigMap " + namespace + "/" + fullname + "-config",
 		"Deployment " + namespace + "/" + fullname,
+		"Pod " + namespace + "/" + fullname + "-test-ready",
 		"PodDisruptionBudget " + namespace + "/" + fullname,
 		"Role " + namespace + "/" + fullname + "-leader-election",
+		"Role " + namespace + "/" + fullname + "-test",
 		"RoleBinding kube-system/" + fullname + "-" + namespace + "-auth-reader",
 		"RoleBinding " + namespace + "/" + fullname + "-leader-election",
+		"RoleBinding " + namespace + "/" + fullname + "-test",
 		"Service " + namespace + "/" + fullname + "-metrics",
 		"ServiceAccount " + namespace + "/" + fullname,
+		"ServiceAccount " + namespace + "/" + fullname + "-test",
 	}
 	if diff := cmp.Diff(want, r.ids()); diff != "" {
 		t.Errorf("objects (-want +got):\n%s", diff)
@@ -69,6 +75,9 @@ func TestDefaults(t *testing.T) {
 	pod := d.Spec.Template.Spec
 	if pod.ServiceAccountName != fullname {
 		t.Errorf("serviceAccountName %q", pod.ServiceAccountName)
+	}
+	if pod.PriorityClassName != "system-cluster-critical" {
+		t.Errorf("priorityClassName %q, want system-cluster-critical", pod.PriorityClassName)
 	}
 	if len(pod.Containers) != 1 {
 		t.Fatalf("%d containers", len(pod.Containers))
@@ -209,7 +218,7 @@ func TestNoBroadRBAC(t *testing.T) {
 // ConfigMap only, eviction allowed; nothing mounted.
 func TestMesosZK(t *testing.T) {
 	master := "zk://zk-1.example.com:2181,zk-2.example.com:2181/mesos"
-	r := renderChart(t, map[string]any{"mesos": map[string]any{"master": master}})
+	r := renderChart(t, mesosMode(map[string]any{"master": master}))
 	cfg, args := r.schedulerConfig(t)
 	if !cfg.DelayCacheUntilActive {
 		t.Errorf("Mesos mode without delayCacheUntilActive: standbys would subscribe as the same framework")
@@ -266,14 +275,14 @@ func TestMesosCredentialsAndCA(t *testing.T) {
 		},
 		{
 			name: "https masters, CA in a ConfigMap, framework ID elsewhere",
-			values: map[string]any{"mesos": map[string]any{
+			values: mesosMode(map[string]any{
 				"master":               "https://m1.example.com:5050,m2.example.com:5050",
 				"principal":            "kms",
 				"credentials":          map[string]any{"existingSecret": "kube-mesos-scheduler-mesos", "key": "secret"},
 				"tls":                  map[string]any{"caConfigMap": "kube-mesos-scheduler-mesos", "caKey": "bundle.pem"},
 				"frameworkIDConfigMap": "mesos-state/kms-framework",
 				"extraConfig":          map[string]any{"encoding": "JSON", "drainOnMaintenance": true},
-			}},
+			}),
 			ca: func(v corev1.VolumeSource) string {
 				if v.ConfigMap == nil {
 					return ""
@@ -359,9 +368,14 @@ func TestReplicas(t *testing.T) {
 }
 
 // TestServiceMonitor: the ServiceMonitor scrapes the metrics Service's
-// HTTPS port with a bearer token.
+// HTTPS port with the bearer token of the Secret the values name, through
+// the endpoint's authorization, and uses no field prometheus-operator
+// deprecated.
 func TestServiceMonitor(t *testing.T) {
-	r := renderChart(t, map[string]any{"metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "prom"}}}})
+	r := renderChart(t, map[string]any{"metrics": map[string]any{"serviceMonitor": map[string]any{
+		"enabled": true, "labels": map[string]any{"release": "prom"},
+		"authorization": map[string]any{"credentials": map[string]any{"name": "kms-metrics-token"}},
+	}}})
 	var sm struct {
 		APIVersion string `json:"apiVersion"`
 		Kind       string `json:"kind"`
@@ -377,9 +391,19 @@ func TestServiceMonitor(t *testing.T) {
 			Selector struct {
 				MatchLabels map[string]string `json:"matchLabels"`
 			} `json:"selector"`
+			// Only the fields of prometheus-operator's current Endpoint
+			// (monitoring.coreos.com/v1): UnmarshalStrict refuses the
+			// deprecated bearerTokenFile and bearerTokenSecret.
 			Endpoints []struct {
-				Port, Scheme, Path, Interval, ScrapeTimeout, BearerTokenFile string
-				TLSConfig                                                    struct {
+				Port, Scheme, Path, Interval, ScrapeTimeout string
+				Authorization                               struct {
+					Type        string `json:"type"`
+					Credentials struct {
+						Name string `json:"name"`
+						Key  string `json:"key"`
+					} `json:"credentials"`
+				} `json:"authorization"`
+				TLSConfig struct {
 					InsecureSkipVerify bool `json:"insecureSkipVerify"`
 				} `json:"tlsConfig"`
 			} `json:"endpoints"`
@@ -399,15 +423,36 @@ func TestServiceMonitor(t *testing.T) {
 		t.Fatalf("endpoints %+v", sm.Spec.Endpoints)
 	}
 	ep := sm.Spec.Endpoints[0]
-	if ep.Port != svc.Spec.Ports[0].Name || ep.Scheme != "https" || ep.Path != "/metrics" || ep.BearerTokenFile == "" || !ep.TLSConfig.InsecureSkipVerify {
-		t.Errorf("endpoint %+v, want https /metrics on port %s with a token", ep, svc.Spec.Ports[0].Name)
+	if ep.Port != svc.Spec.Ports[0].Name || ep.Scheme != "https" || ep.Path != "/metrics" || !ep.TLSConfig.InsecureSkipVerify {
+		t.Errorf("endpoint %+v, want https /metrics on port %s", ep, svc.Spec.Ports[0].Name)
+	}
+	if a := ep.Authorization; a.Type != "Bearer" || a.Credentials.Name != "kms-metrics-token" || a.Credentials.Key != "token" {
+		t.Errorf("endpoint authorization %+v, want Bearer from Secret kms-metrics-token key token", a)
+	}
+	// And by name, whatever the struct above says.
+	for _, o := range r.objects {
+		if o.Kind != "ServiceMonitor" {
+			continue
+		}
+		var obj map[string]any
+		if err := yaml.Unmarshal(o.raw, &obj); err != nil {
+			t.Fatal(err)
+		}
+		for _, deprecated := range []string{"bearerTokenFile", "bearerTokenSecret"} {
+			if path := findKey(obj, deprecated, ""); path != "" {
+				t.Errorf("ServiceMonitor uses the deprecated %s", path)
+			}
+		}
 	}
 }
 
 // TestPluginArgs: plugin args from values reach the configuration
 // verbatim, next to the chart's MesosOffers source.
 func TestPluginArgs(t *testing.T) {
-	drf := map[string]any{"roles": []any{map[string]any{"name": "eng/ml", "weight": "2", "guarantee": map[string]any{"cpu": "8"}}}}
+	drf := map[string]any{"roles": []any{
+		map[string]any{"name": "eng/ml", "weight": 2, "guarantee": map[string]any{"cpu": "8"}},
+		map[string]any{"name": "eng/web", "weight": "0.5"},
+	}}
 	hetero := map[string]any{"acceleratorNodePolicy": "Strict"}
 	r := renderChart(t, map[string]any{
 		"schedulerName": "mesos",
@@ -420,8 +465,12 @@ func TestPluginArgs(t *testing.T) {
 	cfg, args := r.schedulerConfig(t)
 	want := map[string]map[string]any{
 		"MesosOffers": {"source": "Embedded", "allocationInterval": "2s", "refuseSeconds": float64(10)},
-		"DRF":         drf,
-		"Hetero":      hetero,
+		// weight: 2 stays a number (the scheduler takes numbers and strings).
+		"DRF": {"roles": []any{
+			map[string]any{"name": "eng/ml", "weight": float64(2), "guarantee": map[string]any{"cpu": "8"}},
+			map[string]any{"name": "eng/web", "weight": "0.5"},
+		}},
+		"Hetero": hetero,
 	}
 	if diff := cmp.Diff(want, args); diff != "" {
 		t.Errorf("plugin args (-want +got):\n%s", diff)
@@ -448,13 +497,33 @@ func TestRefusesBadValues(t *testing.T) {
 		{"master without scheme", map[string]any{"mesos": map[string]any{"master": "mesos-master:5050"}}, "master"},
 		{"zk without path", map[string]any{"mesos": map[string]any{"master": "zk://zk:2181"}}, "master"},
 		{"framework ID not ns/name", map[string]any{"mesos": map[string]any{"frameworkIDConfigMap": "fwid"}}, "frameworkIDConfigMap"},
-		{"secret without principal", map[string]any{"mesos": map[string]any{"master": "zk://zk:2181/mesos", "credentials": map[string]any{"existingSecret": "s"}}}, "mesos.principal"},
-		{"secret over plain HTTP", map[string]any{"mesos": map[string]any{"master": "http://m1:5050", "principal": "p", "credentials": map[string]any{"existingSecret": "s"}}}, "insecureSendInClear"},
-		{"secret over zk:// without a CA", map[string]any{"mesos": map[string]any{"master": "zk://zk:2181/mesos", "principal": "p", "credentials": map[string]any{"existingSecret": "s"}}}, "travel in clear"},
-		{"two CAs", map[string]any{"mesos": map[string]any{"master": "zk://zk:2181/mesos", "tls": map[string]any{"caSecret": "a", "caConfigMap": "b"}}}, "caSecret"},
-		{"source in args", map[string]any{"plugins": map[string]any{"mesosOffers": map[string]any{"args": map[string]any{"source": "Mesos"}}}}, "mesos.master"},
-		{"Mesos standbys that subscribe", map[string]any{"mesos": map[string]any{"master": "zk://zk:2181/mesos"}, "leaderElection": map[string]any{"delayCacheUntilActive": false}}, "delayCacheUntilActive"},
+		{"secret without principal", mesosMode(map[string]any{"master": "zk://zk:2181/mesos", "credentials": map[string]any{"existingSecret": "s"}}), "mesos.principal"},
+		{"secret over plain HTTP", mesosMode(map[string]any{"master": "http://m1:5050", "principal": "p", "credentials": map[string]any{"existingSecret": "s"}}), "insecureSendInClear"},
+		{"secret over zk:// without a CA", mesosMode(map[string]any{"master": "zk://zk:2181/mesos", "principal": "p", "credentials": map[string]any{"existingSecret": "s"}}), "travel in clear"},
+		{"two CAs", mesosMode(map[string]any{"master": "zk://zk:2181/mesos", "tls": map[string]any{"caSecret": "a", "caConfigMap": "b"}}), "caSecret"},
+		{"source in args", map[string]any{"plugins": map[string]any{"mesosOffers": map[string]any{"args": map[string]any{"source": "Mesos"}}}}, "set mode: mesos"},
+		{"mesos in args", map[string]any{"plugins": map[string]any{"mesosOffers": map[string]any{"args": map[string]any{"mesos": map[string]any{"master": "zk://zk:2181/mesos"}}}}}, "use the mesos values"},
+		{"Mesos standbys that subscribe", map[string]any{"mode": "mesos", "mesos": map[string]any{"master": "zk://zk:2181/mesos"}, "leaderElection": map[string]any{"delayCacheUntilActive": false}}, "delayCacheUntilActive"},
 		{"ServiceMonitor without Service", map[string]any{"metrics": map[string]any{"service": map[string]any{"enabled": false}, "serviceMonitor": map[string]any{"enabled": true}}}, "metrics.service.enabled"},
+		{"ServiceMonitor without a token", map[string]any{"metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true}}}, "metrics.serviceMonitor.authorization.credentials.name"},
+		// values.schema.json knows the plugin args: a typo fails at install,
+		// not when the scheduler starts.
+		{"typo in DRF args", drfArgs(map[string]any{"rolez": []any{map[string]any{"name": "eng"}}}), "rolez"},
+		{"typo in a DRF role", drfArgs(map[string]any{"roles": []any{map[string]any{"name": "eng", "weigth": 2}}}), "weigth"},
+		{"DRF role without a name", drfArgs(map[string]any{"roles": []any{map[string]any{"weight": 2}}}), "missing property 'name'"},
+		{"weight neither number nor string", drfArgs(map[string]any{"roles": []any{map[string]any{"name": "eng", "weight": true}}}), "roles/0/weight"},
+		{"weight not a decimal", drfArgs(map[string]any{"roles": []any{map[string]any{"name": "eng", "weight": "two"}}}), "roles/0/weight"},
+		{"weight not positive", drfArgs(map[string]any{"roles": []any{map[string]any{"name": "eng", "weight": 0}}}), "roles/0/weight"},
+		{"guarantee not a quantity", drfArgs(map[string]any{"roles": []any{map[string]any{"name": "eng", "guarantee": map[string]any{"cpu": "eight"}}}}), "guarantee/cpu"},
+		{"unknown preemption", drfArgs(map[string]any{"preemption": "Fair"}), "args/preemption"},
+		{"typo in MesosOffers args", map[string]any{"plugins": map[string]any{"mesosOffers": map[string]any{"args": map[string]any{"allocationIntervall": "1s"}}}}, "allocationIntervall"},
+		{"duration without unit", map[string]any{"plugins": map[string]any{"mesosOffers": map[string]any{"args": map[string]any{"offerTimeout": "30"}}}}, "args/offerTimeout"},
+		{"typo in Hetero args", map[string]any{"plugins": map[string]any{"hetero": map[string]any{"args": map[string]any{"acceleratorPolicy": "Strict"}}}}, "acceleratorPolicy"},
+		{"typo in Hetero weights", map[string]any{"plugins": map[string]any{"hetero": map[string]any{"args": map[string]any{"weights": map[string]any{"gpu": 3}}}}}, "gpu"},
+		{"args of another kind", drfArgs(map[string]any{"kind": "HeteroArgs"}), "drf/args/kind"},
+		{"typo in mesos.extraConfig", mesosMode(map[string]any{"master": "zk://zk:2181/mesos", "extraConfig": map[string]any{"drainOnMaintainance": true}}), "drainOnMaintainance"},
+		{"extraConfig sets what the chart sets", mesosMode(map[string]any{"master": "zk://zk:2181/mesos", "extraConfig": map[string]any{"secretFile": "/s"}}), "secretFile"},
+		{"ServiceMonitor with the deprecated token file", map[string]any{"metrics": map[string]any{"serviceMonitor": map[string]any{"bearerTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token"}}}, "bearerTokenFile"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := render.Render(chartDir, release, namespace, tc.values)
@@ -491,7 +560,7 @@ func TestLint(t *testing.T) {
 
 // TestRBACRulesSayWhy: every RBAC rule in the templates follows a comment.
 func TestRBACRulesSayWhy(t *testing.T) {
-	for _, name := range []string{"clusterrole.yaml", "role.yaml"} {
+	for _, name := range []string{"clusterrole.yaml", "role.yaml", "tests/test-ready.yaml"} {
 		data, err := os.ReadFile(filepath.Join(chartDir, "templates", name))
 		if err != nil {
 			t.Fatal(err)
@@ -535,6 +604,10 @@ func TestPlainManifestsUpToDate(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s is stale: run make manifests\n%s", v.File, cmp.Diff(string(want), string(got)))
 		}
+		// kubectl apply would run the test pod once, and leave it.
+		if bytes.Contains(got, []byte("helm.sh/hook")) {
+			t.Errorf("%s holds Helm hooks (the helm test objects)", v.File)
+		}
 	}
 	crd, err := os.ReadFile(filepath.Join(root, render.CRDFile))
 	if err != nil {
@@ -554,8 +627,8 @@ func TestPlainManifestsUpToDate(t *testing.T) {
 // the scheduler's validation requires); the Mesos-mode feature gate flag
 // is there too, and mesos.nominateWhileWaiting removes it.
 func TestCredentialsInClearOptIn(t *testing.T) {
-	values := map[string]any{"mesos": map[string]any{"master": "http://m1:5050", "principal": "p",
-		"credentials": map[string]any{"existingSecret": "s", "insecureSendInClear": true}}}
+	values := mesosMode(map[string]any{"master": "http://m1:5050", "principal": "p",
+		"credentials": map[string]any{"existingSecret": "s", "insecureSendInClear": true}})
 	manifest, _, err := render.Render(chartDir, release, namespace, values)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package chart
 
 import (
 	"bufio"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -211,10 +212,12 @@ func itemsOf(v corev1.VolumeSource) []corev1.KeyToPath {
 func valueSets(t *testing.T) map[string]map[string]any {
 	t.Helper()
 	sets := map[string]map[string]any{
-		"defaults":       nil,
-		"mesos zk":       {"mesos": map[string]any{"master": "zk://zk:2181/mesos"}},
-		"one replica":    {"replicaCount": 1},
-		"servicemonitor": {"metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true}}},
+		"defaults":           nil,
+		"mesos zk":           mesosMode(map[string]any{"master": "zk://zk:2181/mesos"}),
+		"one replica":        {"replicaCount": 1},
+		"no leader election": {"replicaCount": 1, "leaderElection": map[string]any{"enabled": false}},
+		"servicemonitor": {"metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true,
+			"authorization": map[string]any{"credentials": map[string]any{"name": "metrics-token"}}}}},
 	}
 	files, err := filepath.Glob(filepath.Join(chartDir, "ci", "*.yaml"))
 	if err != nil || len(files) == 0 {
@@ -233,4 +236,37 @@ func ciValues(t *testing.T, name string) map[string]any {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// mesosMode is the values of Mesos mode with these mesos values.
+func mesosMode(mesos map[string]any) map[string]any {
+	return map[string]any{"mode": "mesos", "mesos": mesos}
+}
+
+// drfArgs is the values setting plugins.drf.args.
+func drfArgs(args map[string]any) map[string]any {
+	return map[string]any{"plugins": map[string]any{"drf": map[string]any{"args": args}}}
+}
+
+// findKey returns the path of the first key named key in a decoded YAML
+// document (under path), or "".
+func findKey(v any, key, path string) string {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, child := range v {
+			if k == key {
+				return path + "." + k
+			}
+			if p := findKey(child, key, path+"."+k); p != "" {
+				return p
+			}
+		}
+	case []any:
+		for i, child := range v {
+			if p := findKey(child, key, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }

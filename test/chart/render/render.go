@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/release"
 	"sigs.k8s.io/yaml"
 )
 
@@ -60,8 +62,14 @@ var Variants = []Variant{
 // Render renders the chart in chartDir for a release in namespace with
 // values (nil: the defaults), as `helm template` would, and returns the
 // manifest (objects sorted in Helm's install order, each after a
-// "# Source:" comment) and the release notes.
+// "# Source:" comment, then the hooks, `helm test`'s included) and the
+// release notes.
 func Render(chartDir, release, namespace string, values map[string]any) (manifest, notes string, err error) {
+	return render(chartDir, release, namespace, values, true)
+}
+
+// render is Render; withTests false leaves out the `helm test` hooks.
+func render(chartDir, releaseName, namespace string, values map[string]any, withTests bool) (manifest, notes string, err error) {
 	chrt, err := loader.Load(chartDir)
 	if err != nil {
 		return "", "", err
@@ -75,7 +83,7 @@ func Render(chartDir, release, namespace string, values map[string]any) (manifes
 	install.DryRunOption = "client"
 	install.ClientOnly = true
 	install.Replace = true
-	install.ReleaseName = release
+	install.ReleaseName = releaseName
 	install.Namespace = namespace
 	install.KubeVersion = kv
 	if values == nil {
@@ -87,6 +95,9 @@ func Render(chartDir, release, namespace string, values map[string]any) (manifes
 	}
 	var hooks strings.Builder
 	for _, h := range rel.Hooks {
+		if !withTests && slices.Contains(h.Events, release.HookTest) {
+			continue
+		}
 		fmt.Fprintf(&hooks, "---\n# Source: %s\n%s\n", h.Path, h.Manifest)
 	}
 	return strings.TrimSpace(rel.Manifest) + "\n" + hooks.String(), rel.Info.Notes, nil
@@ -106,7 +117,9 @@ func ReadValues(path string) (map[string]any, error) {
 }
 
 // Plain returns the content of a variant's plain manifest: a header and the
-// chart rendered for ReleaseName in Namespace. root is the repository root.
+// chart rendered for ReleaseName in Namespace, without the `helm test`
+// objects (there is no `helm test` after `kubectl apply`). root is the
+// repository root.
 func Plain(root string, v Variant) ([]byte, error) {
 	chartDir := filepath.Join(root, ChartDir)
 	var values map[string]any
@@ -116,7 +129,7 @@ func Plain(root string, v Variant) ([]byte, error) {
 			return nil, err
 		}
 	}
-	manifest, _, err := Render(chartDir, ReleaseName, Namespace, values)
+	manifest, _, err := render(chartDir, ReleaseName, Namespace, values, false)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", v.File, err)
 	}

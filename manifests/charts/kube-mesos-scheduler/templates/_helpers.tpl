@@ -34,6 +34,20 @@ app.kubernetes.io/component: scheduler
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
+{{/*
+Labels of the `helm test` objects: not the selector labels, so neither the
+Deployment's ReplicaSet (which would adopt the test pod), the Service nor
+the PodDisruptionBudget selects the test pod.
+*/}}
+{{- define "kms.testLabels" -}}
+helm.sh/chart: {{ include "kms.chart" . }}
+app.kubernetes.io/part-of: {{ include "kms.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: test
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
 {{- define "kms.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "kms.fullname" .) .Values.serviceAccount.name }}
@@ -54,9 +68,36 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- default .Release.Namespace .Values.leaderElection.resourceNamespace }}
 {{- end }}
 
-{{/* "true" when the offers come from a Mesos master. */}}
+{{/* "true" when the offers come from a Mesos master (mode: mesos). */}}
 {{- define "kms.mesosMode" -}}
-{{- if .Values.mesos.master }}true{{ end }}
+{{- if eq .Values.mode "mesos" }}true{{ end }}
+{{- end }}
+
+{{/*
+Refuses Mesos values in embedded mode: the chart used to ignore them, so a
+master set without mode: mesos ran the embedded allocator where a master
+was meant. (values.schema.json checks the reverse: mode: mesos needs
+mesos.master.)
+*/}}
+{{- define "kms.checkMode" -}}
+{{- $m := .Values.mesos }}
+{{- if include "kms.mesosMode" . }}
+{{- $_ := required "mesos.master is required with mode: mesos" $m.master }}
+{{- else }}
+{{- $set := list }}
+{{- if $m.master }}{{ $set = append $set "mesos.master" }}{{ end }}
+{{- if $m.principal }}{{ $set = append $set "mesos.principal" }}{{ end }}
+{{- if $m.credentials.existingSecret }}{{ $set = append $set "mesos.credentials.existingSecret" }}{{ end }}
+{{- if $m.credentials.insecureSendInClear }}{{ $set = append $set "mesos.credentials.insecureSendInClear" }}{{ end }}
+{{- if $m.tls.caSecret }}{{ $set = append $set "mesos.tls.caSecret" }}{{ end }}
+{{- if $m.tls.caConfigMap }}{{ $set = append $set "mesos.tls.caConfigMap" }}{{ end }}
+{{- if $m.tls.insecureSkipTLSVerify }}{{ $set = append $set "mesos.tls.insecureSkipTLSVerify" }}{{ end }}
+{{- if $m.frameworkIDConfigMap }}{{ $set = append $set "mesos.frameworkIDConfigMap" }}{{ end }}
+{{- if $m.extraConfig }}{{ $set = append $set "mesos.extraConfig" }}{{ end }}
+{{- if $set }}
+{{- fail (printf "%s: only used with mode: mesos, and mode is %q (the embedded allocator): set mode: mesos to use a Mesos master, or unset them" (join ", " $set) .Values.mode) }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/* namespace/name of the framework ID ConfigMap (Mesos mode). */}}
@@ -69,19 +110,19 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "kms.mesosCADir" -}}/etc/kube-mesos-scheduler/mesos/ca{{- end }}
 
 {{/*
-MesosOffersArgs: plugins.mesosOffers.args with source and mesos set from
-.Values.mesos.
+MesosOffersArgs: plugins.mesosOffers.args with source set from .Values.mode
+and mesos from .Values.mesos.
 */}}
 {{- define "kms.mesosOffersArgs" -}}
 {{- $args := deepCopy .Values.plugins.mesosOffers.args }}
 {{- if hasKey $args "source" }}
-{{- fail "plugins.mesosOffers.args.source is set by the chart: set mesos.master for the Mesos source" }}
+{{- fail "plugins.mesosOffers.args.source is set by the chart: set mode: mesos (and mesos.master) for the Mesos source" }}
 {{- end }}
 {{- if hasKey $args "mesos" }}
 {{- fail "plugins.mesosOffers.args.mesos is set by the chart: use the mesos values" }}
 {{- end }}
 {{- $m := .Values.mesos }}
-{{- if $m.master }}
+{{- if include "kms.mesosMode" . }}
 {{- $cfg := deepCopy $m.extraConfig }}
 {{- $_ := set $cfg "master" $m.master }}
 {{- $_ := set $cfg "frameworkName" $m.frameworkName }}
@@ -134,6 +175,7 @@ as set, else in Mesos mode with leader election.
 
 {{/* The KubeSchedulerConfiguration. */}}
 {{- define "kms.config" -}}
+{{- include "kms.checkMode" . }}
 {{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) }}
 {{- fail "replicaCount > 1 needs leaderElection.enabled: two leaders would schedule the same pods" }}
 {{- end }}
