@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end on kind: create a cluster (manifests/kind/kind-config.yaml),
-# build the image (make image) and load it, give the workers 2
+# build the image for the nodes' architecture (make image, no Docker engine
+# needed for it) and load its docker archive (kind load image-archive),
+# give the workers 2
 # example.com/slot each, apply the demo workloads (workloads.yaml), install
 # the Helm chart (manifests/charts/kube-mesos-scheduler) into kube-system,
 # and assert the placements. test/integration/chart_test.go (TestChartInstall)
@@ -11,7 +13,8 @@
 #   KIND_NODE_IMAGE    node image, e.g. kindest/node:v1.37.1 (default: kind's);
 #                      Kubernetes must be 1.37 or later
 #   IMG                image to build and load (default kube-mesos-scheduler:e2e)
-#   SKIP_BUILD=1       use an IMG that is already built
+#   SKIP_BUILD=1       load the archive an earlier `make image IMG=...` wrote
+#                      (_output/image/kube-mesos-scheduler-<arch>.tar)
 #   KEEP_CLUSTER=1     leave the cluster running afterwards
 #   TIMEOUT            how long to wait for placements, in seconds with an s (default 180s)
 set -euo pipefail
@@ -54,11 +57,17 @@ if (( minor < 37 )); then
   exit 2
 fi
 
+arch=$(kubectl get nodes -o jsonpath='{.items[0].status.nodeInfo.architecture}')
+archive=_output/image/kube-mesos-scheduler-$arch.tar
 if [[ -z "${SKIP_BUILD:-}" ]]; then
-  log "building $img"
-  make image IMG="$img"
+  log "building $img for linux/$arch"
+  make image IMG="$img" IMAGE_ARCHS="$arch"
 fi
-kind load docker-image "$img" --name "$cluster"
+[[ -f "$archive" ]] || { echo "$archive is missing: make image IMG=$img" >&2; exit 2; }
+tar -xOf "$archive" manifest.json | grep -F "\"$img\"" >/dev/null ||
+  { echo "$archive is not tagged $img: make image IMG=$img" >&2; exit 2; }
+log "loading $archive"
+kind load image-archive "$archive" --name "$cluster"
 
 log "giving each worker 2 example.com/slot"
 workers=("$cluster-worker" "$cluster-worker2")
