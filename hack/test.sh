@@ -5,7 +5,8 @@
 # zookeeper package (it starts no service), installed here if missing.
 # The Helm chart's tests are a module of their own (test/chart, with the Helm
 # library) and run first; arguments go to the main module's go test. The
-# stateful packages run again under the race detector at the end.
+# stateful packages run again under the race detector, then the image
+# builder's tests and the Kubernetes 1.35/1.36 compatibility run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,3 +41,11 @@ fi
 # state, the offer book, the allocator, the plugins, the Mesos source) once
 # more under the race detector.
 go test -race -timeout 15m ./pkg/cluster/... ./pkg/offer/... ./pkg/allocator/... ./pkg/plugins/... ./pkg/mesos/...
+
+# The image builder (its own module, with go-containerregistry): a
+# two-architecture image of a small program, read back and checked.
+(cd hack/image && go test -timeout 10m ./...)
+
+# Kubernetes 1.35 and 1.36: the core integration tests once more against
+# an API server and a scheduler emulating each (docs/compatibility.md).
+hack/test-compat.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fails if formatting, vet, go.mod/go.sum (of the main module and of
-# test/chart), generated code or the manifests generated from the Helm chart
+# Fails if formatting, vet, go.mod/go.sum (of the main module, test/chart
+# and hack/image), generated code or the manifests generated from the Helm chart
 # are not clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,10 +13,12 @@ fi
 
 go vet ./...
 (cd test/chart && go vet ./...)
+(cd hack/image && go vet ./...)
 
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-# The main module, and the chart tests' module (test/chart) on its own.
-for mod in . test/chart; do
+# The main module, and the modules of the chart tests (test/chart) and of
+# the image builder (hack/image) on their own.
+for mod in . test/chart hack/image; do
   mkdir -p "$tmp/mod/$mod"
   cp "$mod/go.mod" "$mod/go.sum" "$tmp/mod/$mod/"
   (cd "$mod" && go mod tidy)

@@ -49,6 +49,15 @@ var apiserverFlags = []string{
 	"--disable-admission-plugins=ServiceAccount,TaintNodesByCondition,Priority",
 }
 
+// EnvEmulatedVersion, when set (e.g. "1.35"), makes Start run the
+// kube-apiserver with --emulated-version: it serves the APIs and feature
+// gates of that Kubernetes version (KEP-4330 compatibility versions, at most
+// three minor versions back). The process's feature gates, which the
+// in-process scheduler reads too, follow it for the test's duration, as a
+// scheduler started with the same --emulated-version would have them.
+// make test-compat runs the core integration tests so (docs/compatibility.md).
+const EnvEmulatedVersion = "KMS_EMULATED_VERSION"
+
 // Option changes how Start starts the control plane.
 type Option func(*startOptions)
 
@@ -67,6 +76,9 @@ func WithAPIServerFlags(flags ...string) Option {
 func Start(tb ktesting.TB, options ...Option) (cp *ControlPlane, err error) {
 	defer recoverFatal(&err)
 	o := startOptions{flags: append([]string(nil), apiserverFlags...)}
+	if v := os.Getenv(EnvEmulatedVersion); v != "" {
+		o.flags = append(o.flags, "--emulated-version="+v)
+	}
 	for _, opt := range options {
 		opt(&o)
 	}

@@ -2,10 +2,12 @@ package controlplane
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/klog/v2"
@@ -76,6 +78,21 @@ func StartScheduler(ctx context.Context, cp *ControlPlane, configYAML string, op
 	schedOpts := options.NewOptions()
 	schedOpts.ConfigFile = path
 	schedOpts.SecureServing.BindPort = 0
+	if v := os.Getenv(EnvEmulatedVersion); v != "" {
+		// As `kube-mesos-scheduler --emulated-version=V` would: the flag
+		// parsed into the options' component registry, then applied (the
+		// command does it before running).
+		fs := pflag.NewFlagSet("emulation", pflag.ContinueOnError)
+		for _, f := range schedOpts.Flags.FlagSets {
+			fs.AddFlagSet(f)
+		}
+		if err := fs.Parse([]string{"--emulated-version=" + v}); err != nil {
+			return nil, fmt.Errorf("%s=%s: %w", EnvEmulatedVersion, v, err)
+		}
+		if err := schedOpts.ComponentGlobalsRegistry.Set(); err != nil {
+			return nil, fmt.Errorf("%s=%s: %w", EnvEmulatedVersion, v, err)
+		}
+	}
 	var regOpts []app.Option
 	for name, f := range plugins.NewRegistry() {
 		regOpts = append(regOpts, app.WithPlugin(name, f))

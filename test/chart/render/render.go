@@ -65,16 +65,22 @@ var Variants = []Variant{
 // "# Source:" comment, then the hooks, `helm test`'s included) and the
 // release notes.
 func Render(chartDir, release, namespace string, values map[string]any) (manifest, notes string, err error) {
-	return render(chartDir, release, namespace, values, true)
+	return render(chartDir, release, namespace, values, true, KubeVersion)
+}
+
+// RenderFor is Render for a cluster of another Kubernetes version, as
+// `helm template --kube-version` (or helm install on that cluster) would.
+func RenderFor(chartDir, release, namespace string, values map[string]any, kubeVersion string) (manifest, notes string, err error) {
+	return render(chartDir, release, namespace, values, true, kubeVersion)
 }
 
 // render is Render; withTests false leaves out the `helm test` hooks.
-func render(chartDir, releaseName, namespace string, values map[string]any, withTests bool) (manifest, notes string, err error) {
+func render(chartDir, releaseName, namespace string, values map[string]any, withTests bool, kubeVersion string) (manifest, notes string, err error) {
 	chrt, err := loader.Load(chartDir)
 	if err != nil {
 		return "", "", err
 	}
-	kv, err := chartutil.ParseKubeVersion(KubeVersion)
+	kv, err := chartutil.ParseKubeVersion(kubeVersion)
 	if err != nil {
 		return "", "", err
 	}
@@ -129,7 +135,7 @@ func Plain(root string, v Variant) ([]byte, error) {
 			return nil, err
 		}
 	}
-	manifest, _, err := render(chartDir, ReleaseName, Namespace, values, false)
+	manifest, _, err := render(chartDir, ReleaseName, Namespace, values, false, KubeVersion)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", v.File, err)
 	}

@@ -229,3 +229,21 @@ profiles:
           {{- toYaml . | nindent 10 }}
       {{- end }}
 {{- end }}
+
+{{/*
+The Kubernetes version the scheduler emulates (--emulated-version): the
+scheduler is the kube-scheduler 1.37.1 and must not be newer than the API
+server, so on a 1.35 or 1.36 cluster it runs as that version (its feature
+gates, and the APIs it watches, are that version's). emulatedVersion
+overrides; empty on 1.37 and later.
+*/}}
+{{- define "kms.emulatedVersion" -}}
+{{- if .Values.emulatedVersion -}}
+{{- .Values.emulatedVersion -}}
+{{- else -}}
+{{- $minor := .Capabilities.KubeVersion.Minor | trimSuffix "+" | int -}}
+{{- if and (eq (.Capabilities.KubeVersion.Major | trimSuffix "+") "1") (lt $minor 37) -}}
+1.{{ $minor }}
+{{- end -}}
+{{- end -}}
+{{- end }}
