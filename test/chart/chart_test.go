@@ -500,6 +500,8 @@ func TestRefusesBadValues(t *testing.T) {
 		{"secret without principal", mesosMode(map[string]any{"master": "zk://zk:2181/mesos", "credentials": map[string]any{"existingSecret": "s"}}), "mesos.principal"},
 		{"secret over plain HTTP", mesosMode(map[string]any{"master": "http://m1:5050", "principal": "p", "credentials": map[string]any{"existingSecret": "s"}}), "insecureSendInClear"},
 		{"secret over zk:// without a CA", mesosMode(map[string]any{"master": "zk://zk:2181/mesos", "principal": "p", "credentials": map[string]any{"existingSecret": "s"}}), "travel in clear"},
+		{"a CA with an http:// master", mesosMode(map[string]any{"master": "http://m1:5050", "tls": map[string]any{"caSecret": "a"}}), "plain HTTP but mesos.tls"},
+		{"insecureSkipTLSVerify with an http:// master", mesosMode(map[string]any{"master": "http://m1:5050", "tls": map[string]any{"insecureSkipTLSVerify": true}}), "plain HTTP but mesos.tls"},
 		{"two CAs", mesosMode(map[string]any{"master": "zk://zk:2181/mesos", "tls": map[string]any{"caSecret": "a", "caConfigMap": "b"}}), "caSecret"},
 		{"source in args", map[string]any{"plugins": map[string]any{"mesosOffers": map[string]any{"args": map[string]any{"source": "Mesos"}}}}, "set mode: mesos"},
 		{"mesos in args", map[string]any{"plugins": map[string]any{"mesosOffers": map[string]any{"args": map[string]any{"mesos": map[string]any{"master": "zk://zk:2181/mesos"}}}}}, "use the mesos values"},

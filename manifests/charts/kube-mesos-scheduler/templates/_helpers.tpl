@@ -147,6 +147,9 @@ and mesos from .Values.mesos.
 {{- if and $m.tls.caSecret $m.tls.caConfigMap }}
 {{- fail "set one of mesos.tls.caSecret and mesos.tls.caConfigMap" }}
 {{- end }}
+{{- if and (hasPrefix "http://" $m.master) (or $m.tls.caSecret $m.tls.caConfigMap $m.tls.insecureSkipTLSVerify) }}
+{{- fail (printf "mesos.master: %s is plain HTTP but mesos.tls is set (a CA or insecureSkipTLSVerify), which plain HTTP would ignore: use https://" $m.master) }}
+{{- end }}
 {{- if or $m.tls.caSecret $m.tls.caConfigMap }}
 {{- $_ := set $cfg "caFile" (printf "%s/%s" (include "kms.mesosCADir" .) $m.tls.caKey) }}
 {{- end }}
