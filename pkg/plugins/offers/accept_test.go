@@ -274,14 +274,25 @@ func uidsOf(pods ...*v1.Pod) []types.UID {
 // offers, so two ACCEPTs: o1 (n1) with a and b, o2 (n2) with c.
 func TestBatcherWindowBatchesPerOffer(t *testing.T) {
 	src := &fakeSource{}
-	pl, h := newTestOffers(t, src, 30*time.Millisecond)
+	// The window must outlast the three Permit calls below (a window ends
+	// when no pod came for its length); 1 s does on any machine, and the
+	// test waits that long for the flushes.
+	pl, h := newTestOffers(t, src, time.Second)
 	// ⟨4 CPU, 4 GiB⟩ each, pods ⟨1 CPU, 1 GiB⟩: neither offer becomes Full
 	// (o1 keeps ⟨2 CPU, 2 GiB⟩, o2 ⟨3 CPU, 3 GiB⟩), so only the window
 	// flushes them.
-	pl.book.Add(testOffer("o1", "n1", resources.Vector{"cpu": 4000, "memory": 4 * gi}),
-		testOffer("o2", "n2", resources.Vector{"cpu": 4000, "memory": 4 * gi}))
-	req := resources.Vector{"cpu": 1000, "memory": gi}
-	a, b, c := testPod("a"), testPod("b"), testPod("c")
+	// Offers carry pod slots, as both sources' do: Permit accepts an offer
+	// at once when another pod like the one placed no longer fits (spent),
+	// and a pod (whose request counts one slot) fits no offer without
+	// slots — each Permit then flushed at once, and under the race
+	// detector b's outcome came before its Permit (a CI failure).
+	pl.book.Add(testOffer("o1", "n1", resources.Vector{"cpu": 4000, "memory": 4 * gi, "pods": 110}),
+		testOffer("o2", "n2", resources.Vector{"cpu": 4000, "memory": 4 * gi, "pods": 110}))
+	req := resources.Vector{"cpu": 1000, "memory": gi, "pods": 1}
+	mk := func(name string) *v1.Pod {
+		return build.MakePod(testRole, name).UID("uid-"+name).Req("cpu", "1", "memory", "1Gi").Obj()
+	}
+	a, b, c := mk("a"), mk("b"), mk("c")
 	// All reservations precede the first Permit (which starts the
 	// windows), so whenever the timers fire the ACCEPTs hold every pod.
 	reserve(t, pl, a, "n1", req)
