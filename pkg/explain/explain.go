@@ -4,9 +4,8 @@
 // made and its place in DRF order. It reads only what the scheduler exposes
 // — the pod's PodScheduled condition and events, its namespace, and the
 // scheduler's /metrics — so that `kube-mesos-scheduler explain` needs no
-// more access than a metrics scraper (docs/user-guide.md, "Why does my pod
-// wait?"). The simulator prints the same report for the pods that wait at
-// the end of a run.
+// more access than a metrics scraper (docs/user-guide.md, "Troubleshooting:
+// my pod is pending").
 package explain
 
 import (
@@ -30,9 +29,11 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/drf"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/hetero"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/offers"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/roles"
 )
 
@@ -174,22 +175,16 @@ func Explain(in Input) Report {
 		r.waiting(in, add)
 	}
 
-	var roleErr error
-	if in.Namespace != nil {
-		r.Role, roleErr = roles.OfNamespace(in.Namespace.Name, in.Namespace.Labels, in.Namespace.Annotations)
-	} else {
-		r.Role, roleErr = roles.OfNamespace(pod.Namespace, nil, nil)
-		roleErr = fmt.Errorf("namespace %q not read; role assumed from its name", pod.Namespace)
+	ns, assumed := in.Namespace, ""
+	if ns == nil {
+		ns, assumed = &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pod.Namespace}}, " (namespace not read: role assumed from its name)"
 	}
-	if r.Role == "" {
-		add("Role", "none: %v", roleErr)
+	var err error
+	if r.Role, err = roles.OfNamespace(ns.Name, ns.Labels, ns.Annotations); err != nil {
+		add("Role", "none: %v%s", err, assumed)
 		return r
 	}
-	if roleErr != nil {
-		add("Role", "%s (%v)", r.Role, roleErr)
-	} else {
-		add("Role", "%s", r.Role)
-	}
+	add("Role", "%s%s", r.Role, assumed)
 	if in.Metrics == nil {
 		why := "no metrics endpoint given (--metrics-url)"
 		if in.MetricsErr != nil {
@@ -314,7 +309,7 @@ func order(weighted map[string]float64, role string) string {
 
 func offersOf(f *dto.MetricFamily, role string) string {
 	var parts []string
-	for _, event := range []string{"made", "accepted", "declined", "rescinded"} {
+	for _, event := range []string{metrics.OfferMade, metrics.OfferAccepted, metrics.OfferDeclined, metrics.OfferRescinded} {
 		v := 0.0
 		for _, m := range f.GetMetric() {
 			if label(m, "role") == role && label(m, "event") == event {
@@ -332,16 +327,9 @@ func perResource(f *dto.MetricFamily, role, none string) string {
 		if label(m, "role") != role {
 			continue
 		}
-		v := value(m)
-		if v == 0 {
-			continue
-		}
-		res := label(m, "resource")
-		switch {
-		case res == string(v1.ResourceMemory) || strings.HasSuffix(res, "storage"):
-			parts = append(parts, fmt.Sprintf("%s=%s", res, bytes(v)))
-		default:
-			parts = append(parts, fmt.Sprintf("%s=%s", res, number(v)))
+		name := v1.ResourceName(label(m, "resource"))
+		if n := metrics.Units(name, value(m)); n != 0 {
+			parts = append(parts, fmt.Sprintf("%s=%s", name, resources.Format(name, n)))
 		}
 	}
 	if len(parts) == 0 {
@@ -385,18 +373,6 @@ func number(v float64) string {
 		return fmt.Sprintf("%d", int64(v))
 	}
 	return fmt.Sprintf("%.4g", v)
-}
-
-func bytes(v float64) string {
-	const gi = 1 << 30
-	const mi = 1 << 20
-	switch {
-	case v >= gi:
-		return number(math.Round(v/gi*100)/100) + "Gi"
-	case v >= mi:
-		return number(math.Round(v/mi*100)/100) + "Mi"
-	}
-	return number(v)
 }
 
 func eventTime(e *v1.Event) time.Time {

@@ -5,6 +5,7 @@
 package metrics
 
 import (
+	"math"
 	"sync"
 
 	v1 "k8s.io/api/core/v1"
@@ -115,6 +116,15 @@ func Value(name v1.ResourceName, n int64) float64 {
 		return float64(n) / 1000
 	}
 	return float64(n)
+}
+
+// Units converts a metric's value back to our base units (Value's inverse),
+// rounded to the nearest unit.
+func Units(name v1.ResourceName, v float64) int64 {
+	if name == v1.ResourceCPU {
+		v *= 1000
+	}
+	return int64(math.Round(v))
 }
 
 // Offer events.

@@ -35,4 +35,6 @@ var (
 	WriteKubeconfig = controlplane.WriteKubeconfig
 	// NewProcessTB is controlplane.NewProcessTB.
 	NewProcessTB = controlplane.NewProcessTB
+	// ServeMetrics is controlplane.ServeMetrics.
+	ServeMetrics = controlplane.ServeMetrics
 )

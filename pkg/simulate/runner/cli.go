@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,9 +14,9 @@ import (
 	"syscall"
 	"time"
 
-	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
 
+	"github.com/kube-mesos/kube-mesos-scheduler/internal/controlplane"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/simulate"
 )
 
@@ -226,16 +224,11 @@ func writeSVG(path string, t *simulate.Timeline) error {
 // metrics on a loopback port, and says how to look at it: kubectl, and
 // `kube-mesos-scheduler explain` on a pod that waits.
 func hold(ctx context.Context, res *Result, kubeconfig string, out io.Writer) error {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	metricsURL, stop, err := controlplane.ServeMetrics()
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", legacyregistry.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }() // ends with Close below
-	defer srv.Close()
-	metricsURL := "http://" + l.Addr().String() + "/metrics"
+	defer stop()
 	fmt.Fprintf(out, "\nThe cluster and the scheduler run until interrupted (Ctrl-C).\n")
 	fmt.Fprintf(out, "  kubectl --kubeconfig %s get pods -A\n", kubeconfig)
 	pod, ns := "POD", "NAMESPACE"
