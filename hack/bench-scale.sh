@@ -34,6 +34,8 @@
 #               for both profiles, so the difference is the scheduler's
 #   peak-rss    peak RSS of the test process over the workload (reset after
 #               the apiserver and the scheduler started)
+#   cycles      (ours) the embedded allocator's cycles over the workload and
+#               their summed duration
 # Percentiles come from the scheduler's histograms (bucket interpolation).
 # The last line is: throughput default=<pods/s> ours=<pods/s> ratio=<ours/default>
 set -euo pipefail
@@ -74,6 +76,8 @@ awk -v pods="$KMS_BENCH_PODS" '
     key["measured_span_s"] = "span"
     key["live_heap_after_MiB"] = "mem"
     key["peak_rss_MiB"] = "rss"
+    key["allocation_cycles"] = "cyc"
+    key["allocation_cycle_s"] = "cycs"
   }
   /^BenchmarkPerfScale\// {
     prof = ($1 ~ /\/ScaleOurs\//) ? "ours" : "default"
@@ -102,8 +106,9 @@ awk -v pods="$KMS_BENCH_PODS" '
     for (p = 0; p < 2; p++) {
       prof = p ? "ours" : "default"
       for (r = 1; r <= n[prof]; r++)
-        printf "  %s run %d: %s pods/s (span %s pods/s), attempt p99 %s ms, algorithm p99 %s ms, e2e p99 %s ms, live heap after %s MiB, peak RSS %s MiB\n",
-          prof, r, fmt(prof, "tput", r), fmt(prof, "tspan", r), fmt(prof, "p99", r, "%.2f"), fmt(prof, "alg", r, "%.2f"), fmt(prof, "e2e", r), fmt(prof, "mem", r), fmt(prof, "rss", r)
+        printf "  %s run %d: %s pods/s (span %s pods/s), attempt p99 %s ms, algorithm p99 %s ms, e2e p99 %s ms, live heap after %s MiB, peak RSS %s MiB%s\n",
+          prof, r, fmt(prof, "tput", r), fmt(prof, "tspan", r), fmt(prof, "p99", r, "%.2f"), fmt(prof, "alg", r, "%.2f"), fmt(prof, "e2e", r), fmt(prof, "mem", r), fmt(prof, "rss", r),
+          has[prof, "cyc", r] ? sprintf(", allocator %d cycles (%s s)", v[prof, "cyc", r], fmt(prof, "cycs", r, "%.2f")) : ""
     }
     if (!median("default", "tput") || !median("ours", "tput")) { print "bench-scale: no SchedulingDuration found" > "/dev/stderr"; exit 1 }
     d = median("default", "mem"); o = median("ours", "mem")

@@ -18,6 +18,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/component-base/metrics/legacyregistry"
 	schedmetrics "k8s.io/kubernetes/pkg/scheduler/metrics"
 	perf "k8s.io/kubernetes/test/integration/scheduler_perf"
 	"k8s.io/kubernetes/test/utils/client-go/ktesting"
@@ -332,7 +333,10 @@ func scaleFits(nodes, namespaces, initPods, pods int) error {
 //     not yet collected, Go runtime overhead and the binary; and
 //     measured_span_s: from the first measured pod created to the last
 //     one bound, as the watch saw them (no polling: scheduler_perf's
-//     SchedulingDuration ends at a barrier that polls once a second).
+//     SchedulingDuration ends at a barrier that polls once a second); and,
+//     for ours, allocation_cycles and allocation_cycle_s: how many cycles
+//     the embedded allocator ran over the workload and their summed
+//     duration (its histogram allocation_cycle_duration_seconds).
 //
 // If the reset fails (not Linux), peak_rss_MiB is the peak since the
 // process started and is logged as such. When both test cases run in one
@@ -353,6 +357,7 @@ func scaleHooks(pods int) perf.SchedulerPerfOption {
 		if err != nil {
 			return err
 		}
+		cycles0, cycleSecs0 := allocationCycles()
 		// Cleanups run last registered first: this one runs after
 		// runWorkload's (which stops the workload's ops) and before
 		// RunBenchmarkPerfScheduling's (which stops the scheduler).
@@ -362,6 +367,10 @@ func scaleHooks(pods int) perf.SchedulerPerfOption {
 				b.ReportMetric(last.Sub(first).Seconds(), "measured_span_s")
 			} else {
 				b.Logf("measured pods: the watch saw %d of %d bound", bound, pods)
+			}
+			if cycles, secs := allocationCycles(); cycles > cycles0 {
+				b.ReportMetric(float64(cycles-cycles0), "allocation_cycles")
+				b.ReportMetric(secs-cycleSecs0, "allocation_cycle_s")
 			}
 			runtime.GC()
 			live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
@@ -377,6 +386,26 @@ func scaleHooks(pods int) perf.SchedulerPerfOption {
 		})
 		return nil
 	})
+}
+
+// allocationCycles reads the embedded allocator's cycle histogram from the
+// process's metrics registry: how many cycles ran and their summed
+// duration (zero when the allocator never ran: the default profile).
+func allocationCycles() (count uint64, seconds float64) {
+	families, err := legacyregistry.DefaultGatherer.Gather()
+	if err != nil {
+		return 0, 0
+	}
+	for _, f := range families {
+		if f.GetName() != "kube_mesos_allocation_cycle_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			count += m.GetHistogram().GetSampleCount()
+			seconds += m.GetHistogram().GetSampleSum()
+		}
+	}
+	return count, seconds
 }
 
 // watchMeasured watches the pods labelled bench-phase=measured. stop ends
