@@ -256,3 +256,65 @@ func (p *labelPod) Score(n *v1.Node, _ resources.Vector) int64 {
 	}
 	return 10
 }
+
+// TestNodeChangesSeenByNextCycle: what a cycle derives from a node object
+// (reservation label, hard taints, ports annotation) is kept for the next
+// cycle only while the object is the same; a changed node is read again.
+// One pending pod of role a, one node; the expectation of each step
+// follows from the node alone: unreserved → offered to a; reserved for b →
+// nothing for a; reservation removed but a NoSchedule taint the pod does
+// not tolerate → nothing; taint removed, ports annotation 8080 → offered
+// to a with port 8080 only; a node added before it in name order (the
+// kept facts shift position) → both offered, n1 still with port 8080 only.
+func TestNodeChangesSeenByNextCycle(t *testing.T) {
+	ctx := context.Background()
+	a, st, rec, c := setup(t, 0)
+	st.UpsertPod(stPod("a", "1", "1"))
+	cycle := func(step string) []offer.Offer {
+		t.Helper()
+		a.Cycle(ctx, rec)
+		got := rec.take()
+		ids := make([]string, len(got))
+		for i, o := range got {
+			ids[i] = o.ID
+		}
+		if err := a.Decline(ctx, ids, 0); err != nil {
+			t.Fatalf("%s: decline: %v", step, err)
+		}
+		c.advance(time.Second) // past the zero refuse filter
+		return got
+	}
+	if got := cycle("unreserved"); len(got) != 1 || got[0].Node != "n1" || got[0].Role != "a" {
+		t.Fatalf("unreserved node: offers %+v, want n1 to a", got)
+	}
+	n := stNode("n1", "4")
+	n.Labels = map[string]string{LabelReservedRole: "b"}
+	st.UpsertNode(n)
+	if got := cycle("reserved"); len(got) != 0 {
+		t.Fatalf("node reserved for b: offers %+v, want none", got)
+	}
+	n = stNode("n1", "4")
+	n.Spec.Taints = []v1.Taint{{Key: "k", Effect: v1.TaintEffectNoSchedule}}
+	st.UpsertNode(n)
+	if got := cycle("tainted"); len(got) != 0 {
+		t.Fatalf("tainted node: offers %+v, want none", got)
+	}
+	n = stNode("n1", "4")
+	n.Annotations = map[string]string{AnnotationPorts: "8080"}
+	st.UpsertNode(n)
+	only8080 := resources.Ranges{{Begin: 8080, End: 8080}}.String()
+	got := cycle("ports")
+	if len(got) != 1 || got[0].Node != "n1" || got[0].Ports.String() != only8080 {
+		t.Fatalf("node offering port 8080: offers %+v, want n1 with 8080", got)
+	}
+	st.UpsertNode(stNode("n0", "4"))
+	st.UpsertPod(stPod("a", "2", "4"))
+	got = cycle("added")
+	ports := map[string]string{}
+	for _, o := range got {
+		ports[o.Node] = o.Ports.String()
+	}
+	if len(got) != 2 || ports["n1"] != only8080 || ports["n0"] == only8080 {
+		t.Fatalf("n0 added: offers %+v, want n0 (default ports) and n1 (8080)", got)
+	}
+}

@@ -188,15 +188,16 @@ func (s *State) targetInputLocked(held map[string]resources.Vector) *fair.Target
 		Total: s.total.Clone(), Counted: s.conf().Counted(), Counts: s.conf().counts,
 		Roles: make(map[string]*fair.TargetRole, len(s.roleNS)),
 	}
-	capacity := s.total.Clone()
-	for name, n := range s.nodes {
-		if n.Schedulable {
-			capacity.Sub(n.UsedNoRole)
-			if h := held[name]; h != nil {
-				capacity.Sub(h.Min(n.Allocatable))
-			}
-			continue
+	// From sums kept as pods and nodes change: the schedulable nodes'
+	// allocatable and what pods of no role hold there; then only the nodes
+	// holding something elsewhere and those taking no new pods are visited.
+	capacity := s.total.Minus(s.noRoleSched)
+	for name, h := range held {
+		if n := s.nodes[name]; n != nil && n.Schedulable {
+			capacity.Sub(h.Min(n.Allocatable))
 		}
+	}
+	for name := range s.unsched {
 		for _, p := range s.byNode[name] {
 			if p.Role != "" && !p.Evicting {
 				capacity.Add(p.Request)

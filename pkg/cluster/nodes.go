@@ -1,6 +1,9 @@
 package cluster
 
 import (
+	"slices"
+	"strings"
+
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/resources"
@@ -38,14 +41,21 @@ func (s *State) UpsertNode(node *v1.Node) {
 			}
 		}
 		s.nodes[node.Name] = n
+		i, _ := slices.BinarySearchFunc(s.order, node.Name, func(m *Node, name string) int { return strings.Compare(m.Name, name) })
+		s.order = slices.Insert(s.order, i, n)
 	}
 	alloc := resources.NodeAllocatable(node)
 	sched := Schedulable(node)
 	if ok && n.Schedulable {
 		s.usedSched.Sub(n.Used)
+		s.noRoleSched.Sub(n.UsedNoRole)
 	}
 	if sched {
 		s.usedSched.Add(n.Used)
+		s.noRoleSched.Add(n.UsedNoRole)
+		delete(s.unsched, node.Name)
+	} else {
+		s.unsched[node.Name] = true
 	}
 	capacityChanged := !ok || sched != n.Schedulable || !alloc.Equal(n.Allocatable)
 	if capacityChanged {
@@ -87,8 +97,13 @@ func (s *State) DeleteNode(name string) {
 		s.total.ClampZero()
 		s.sorter.SetTotal(s.total)
 		s.usedSched.Sub(n.Used)
+		s.noRoleSched.Sub(n.UsedNoRole)
 	}
 	delete(s.nodes, name)
+	delete(s.unsched, name)
+	if i, found := slices.BinarySearchFunc(s.order, name, func(m *Node, name string) int { return strings.Compare(m.Name, name) }); found {
+		s.order = slices.Delete(s.order, i, i+1)
+	}
 	s.capVersion++
 	s.nodesVersion++
 	s.epoch++

@@ -156,6 +156,9 @@ func (s *State) placeLocked(p *Pod) {
 		}
 		if n.Schedulable {
 			s.usedSched.Add(p.Request)
+			if p.Role == "" {
+				s.noRoleSched.Add(p.Request)
+			}
 		}
 		if len(p.Ports) > 0 {
 			n.Ports = maps.Clone(n.Ports)
@@ -189,6 +192,9 @@ func (s *State) unplaceLocked(p *Pod) {
 		}
 		if n.Schedulable {
 			s.usedSched.Sub(p.Request)
+			if p.Role == "" {
+				s.noRoleSched.Sub(p.Request)
+			}
 		}
 		if len(p.Ports) > 0 {
 			n.Ports = maps.Clone(n.Ports)

@@ -152,6 +152,15 @@ type State struct {
 	// usedSched sums the requests placed on schedulable nodes, kept
 	// incrementally (the free capacity for the headroom rule).
 	usedSched resources.Vector
+	// noRoleSched sums what pods of no valid role hold on schedulable
+	// nodes, kept incrementally like usedSched; unsched names the nodes
+	// that take no new pods (usually few). With them the fair targets'
+	// capacity is computed without walking every node.
+	noRoleSched resources.Vector
+	unsched     map[string]bool
+	// order holds the nodes sorted by name (AppendNodes' order), kept as
+	// nodes come and go.
+	order []*Node
 
 	version      uint64 // any change
 	freedVersion uint64 // changes that freed capacity
@@ -187,6 +196,8 @@ func New(schedulerName string, cfg RoleConfig) *State {
 		roleNS:        map[string]map[string]bool{},
 		total:         resources.Vector{},
 		usedSched:     resources.Vector{},
+		noRoleSched:   resources.Vector{},
+		unsched:       map[string]bool{},
 		placedBy:      map[string]map[groupKey]*placedGroup{},
 		seed:          maphash.MakeSeed(),
 	}
@@ -386,8 +397,8 @@ func (s *State) Nodes() []Node {
 func (s *State) AppendNodes(dst []Node) []Node {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	dst = slices.Grow(dst, len(s.nodes))
-	for _, n := range s.nodes {
+	dst = slices.Grow(dst, len(s.order))
+	for _, n := range s.order {
 		dst = append(dst, *n)
 	}
 	return dst
