@@ -165,9 +165,7 @@ func (a *Allocator) Run(ctx context.Context, h offer.Handler) error {
 	defer ticker.Stop()
 	changed := a.state.Subscribe()
 	for {
-		start := time.Now()
 		a.Cycle(ctx, h)
-		took := time.Since(start)
 		freed := a.state.FreedVersion()
 		for waiting := true; waiting; {
 			select {
@@ -184,18 +182,10 @@ func (a *Allocator) Run(ctx context.Context, h offer.Handler) error {
 				waiting = a.state.FreedVersion() == freed
 			}
 		}
-		// Let changes that arrive together share one cycle, and rest at
-		// least as long as the last cycle took: a revive-driven allocator
-		// then uses at most half a core however large the cluster. At 5,000
-		// nodes a cycle takes about 10 ms, and with pods arriving all the
-		// time cycles ran back to back: 37 s of CPU in a 40 s workload,
-		// taken from the scheduling cycles (docs/BENCHMARKS.md). Every
-		// cycle offers all that is free, so the pods arriving meanwhile are
-		// served by the next one.
-		select {
+		select { // let changes that arrive together share one cycle
 		case <-ctx.Done():
 			return nil
-		case <-time.After(max(reviveDelay, took)):
+		case <-time.After(reviveDelay):
 		}
 	}
 }
