@@ -230,11 +230,12 @@ func (s *Source) onUpdate(ctx context.Context, e *scheduler.Event) error {
 	metrics.MesosTaskStates.WithLabelValues(st.GetState().String()).Inc()
 	s.tasks.update(ctx, st)
 	if len(st.UUID) > 0 {
-		go func() {
-			if err := s.call(ctx, calls.Acknowledge(st.GetAgentID().GetValue(), st.TaskID.Value, st.UUID)); err != nil {
-				s.logger.V(2).Info("ACKNOWLEDGE failed", "taskID", st.TaskID.Value, "err", err)
-			}
-		}()
+		s.mu.Lock()
+		acks := s.acks
+		s.mu.Unlock()
+		if acks != nil {
+			acks.add(calls.Acknowledge(st.GetAgentID().GetValue(), st.TaskID.Value, st.UUID))
+		}
 	}
 	return nil
 }

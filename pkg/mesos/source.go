@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -57,6 +58,7 @@ type Source struct {
 
 	mu          sync.Mutex
 	caller      calls.Caller // of the current subscription; nil when none
+	acks        *acker       // of the current subscription; nil when none
 	frameworkID string
 	roles       sets.Set[string] // FrameworkInfo.roles
 	// subscribedWith is FrameworkInfo.roles as the last SUBSCRIBE sent it:
@@ -228,8 +230,12 @@ func (s *Source) subscribe(ctx context.Context, leader string, leaderChanged <-c
 		// caller; the stream and the watchdog tell when the master is gone.
 		httpsched.EndpointCandidates(func() string { return "" }),
 	)
+	acks := newAcker()
+	go acks.run(ctx, ackWorkers, s.call, func(c *scheduler.Call, err error) {
+		s.logger.V(2).Info("ACKNOWLEDGE failed", "taskID", c.GetAcknowledge().GetTaskID().Value, "err", err)
+	})
 	s.mu.Lock()
-	s.caller = caller
+	s.caller, s.acks = caller, acks
 	s.lastEvent = time.Now()
 	subscribed := s.subscribed
 	info := s.frameworkInfoLocked()
@@ -243,7 +249,7 @@ func (s *Source) subscribe(ctx context.Context, leader string, leaderChanged <-c
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		s.caller, s.connected = nil, false
+		s.caller, s.acks, s.connected = nil, nil, false
 		s.suppressed = sets.New[string]()
 		s.mu.Unlock()
 		s.dropOffers()
@@ -299,7 +305,9 @@ func (s *Source) watchdog(ctx context.Context, cancel context.CancelFunc, leader
 }
 
 func (s *Source) httpOptions() []httpcli.ConfigOpt {
-	opts := []httpcli.ConfigOpt{httpcli.Timeout(0)}
+	opts := []httpcli.ConfigOpt{httpcli.Timeout(0), httpcli.Transport(func(t *http.Transport) {
+		t.MaxConnsPerHost, t.MaxIdleConnsPerHost = maxMasterConns, maxMasterConns
+	})}
 	if s.cfg.TLS != nil {
 		opts = append(opts, httpcli.TLSConfig(s.cfg.TLS))
 	}

@@ -71,16 +71,18 @@ func (b *Book) Remove(id string) (Offer, []*v1.Pod, bool) {
 }
 
 // RemoveNode drops every offer on a node (agent lost) and returns them with
-// the pods that were reserved on them.
-func (b *Book) RemoveNode(node string) ([]Offer, []*v1.Pod) {
+// the pods that were reserved on them, by offer ID.
+func (b *Book) RemoveNode(node string) ([]Offer, map[string][]*v1.Pod) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var offers []Offer
-	var pods []*v1.Pod
+	pods := map[string][]*v1.Pod{}
 	for _, h := range b.offers {
 		if h.Node == node {
 			offers = append(offers, h.Offer)
-			pods = append(pods, b.dropLocked(h)...)
+			if reserved := b.dropLocked(h); len(reserved) > 0 {
+				pods[h.ID] = reserved
+			}
 		}
 	}
 	return offers, pods

@@ -139,7 +139,7 @@ func TestBookPortsTakeRemove(t *testing.T) {
 		t.Fatal(err)
 	}
 	offers, pods := b.RemoveNode("n1")
-	if len(offers) != 1 || len(pods) != 1 || pods[0].Name != "p3" || b.Len() != 1 {
+	if len(offers) != 1 || len(pods) != 1 || len(pods["o2"]) != 1 || pods["o2"][0].Name != "p3" || b.Len() != 1 {
 		t.Errorf("RemoveNode = %v %v (left %d)", offers, pods, b.Len())
 	}
 	if _, _, ok := b.Remove("o3"); !ok || b.Len() != 0 {

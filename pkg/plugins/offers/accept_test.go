@@ -908,3 +908,35 @@ func TestBatcherKeepsMasterOfferOpen(t *testing.T) {
 		})
 	}
 }
+
+// TestRescindRejectsPodNotYetWaiting: a pod's Permit saw its reservation
+// and returned Wait, and before the framework registered it as waiting its
+// offer went away (rescinded, or its agent lost). The rejection must reach
+// the pod once it waits — at the latest after decide's retry — not be lost
+// (the pod then waited for the 30 s Permit timeout: one such pod in a
+// BenchmarkOfferSources run took the Mesos phase from 5 s to 34 s).
+func TestRescindRejectsPodNotYetWaiting(t *testing.T) {
+	for _, tc := range []struct {
+		name, why string
+		remove    func(pl *Offers)
+	}{
+		{"rescinded", "the offer was rescinded", func(pl *Offers) { pl.Rescind("o1") }},
+		{"agent lost", "the agent was lost", func(pl *Offers) { pl.AgentLost("n1") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pl, h := newTestOffers(t, &fakeSource{}, longWindow)
+			pl.book.Add(testOffer("o1", "n1", resources.Vector{"cpu": 4000, "memory": 4 * gi}))
+			p := testPod("p")
+			reserve(t, pl, p, "n1", resources.Vector{"cpu": 1000, "memory": gi})
+			if st, _ := pl.batches.permit(p); st.Code() != fwk.Wait {
+				t.Fatalf("Permit = %v, want Wait", st)
+			}
+			tc.remove(pl) // before the framework registers the pod as waiting
+			w := h.startWaiting(p)
+			eventually(t, "the rejection to reach the pod", func() bool { return decided(w) })
+			if allowed, rejects := w.decisions(); len(allowed) != 0 || !cmp.Equal(rejects, []string{tc.why}) {
+				t.Errorf("allowed by %v, rejected with %q; want rejected once with %q", allowed, rejects, tc.why)
+			}
+		})
+	}
+}

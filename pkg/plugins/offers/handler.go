@@ -77,7 +77,7 @@ func (pl *Offers) Rescind(offerID string) {
 	metrics.Offers.WithLabelValues(o.Role, metrics.OfferRescinded).Inc()
 	metrics.OfferBookSize.Set(float64(pl.book.Len()))
 	klog.FromContext(pl.ctx).V(4).Info("Offer rescinded", "offerID", offerID, "role", o.Role, "node", o.Node, "reserved", len(pods))
-	pl.rejectReserved(pods, "the offer was rescinded")
+	pl.rejectReserved(offerID, pods, "the offer was rescinded")
 	pl.state.Touch(true) // its resources are free again
 }
 
@@ -89,13 +89,26 @@ func (pl *Offers) AgentLost(node string) {
 	}
 	metrics.OfferBookSize.Set(float64(pl.book.Len()))
 	klog.FromContext(pl.ctx).V(2).Info("Agent lost", "node", node, "offers", len(offers))
-	pl.rejectReserved(pods, "the agent was lost")
+	for id, reserved := range pods {
+		pl.rejectReserved(id, reserved, "the agent was lost")
+	}
 	pl.state.Touch(false)
 }
 
-// rejectReserved rejects pods waiting in Permit whose offer went away.
-func (pl *Offers) rejectReserved(pods []*v1.Pod, why string) {
+// rejectReserved rejects the pods reserved on an offer that went away.
+// With a master, a pod's Permit may have seen its reservation and returned
+// Wait without the framework having registered the pod as waiting yet: the
+// rejection is then kept for it and delivered once it waits, as an
+// ACCEPT's outcome is (batcher.decide). Rejecting only the pods found
+// waiting lost such a pod's rejection, and it waited for the Permit
+// timeout (30 s) before it was placed again. A local source's pods never
+// wait in Permit.
+func (pl *Offers) rejectReserved(offerID string, pods []*v1.Pod, why string) {
 	for _, p := range pods {
+		if !pl.batches.local {
+			pl.batches.decide(p, outcome{offer: offerID, msg: why})
+			continue
+		}
 		if wp := pl.handle.GetWaitingPod(p.UID); wp != nil {
 			wp.Reject(Name, why)
 		}
