@@ -337,7 +337,10 @@ func TestBatcherWindowBatchesPerOffer(t *testing.T) {
 // three waiting pods tells them, given the ACCEPT's result, and whether
 // something went back to the pool (the state's freed version moves).
 func TestBatcherFlushOutcomes(t *testing.T) {
-	req := resources.Vector{"cpu": 1000, "memory": gi}
+	// Offers carry pod slots, as real offers do: an offer without them
+	// counts as spent at the first Permit, which then flushes it at once —
+	// before the test reserved the other pods (a race CI lost once).
+	req := resources.Vector{"cpu": 1000, "memory": gi, "pods": 1}
 	cases := []struct {
 		name   string
 		offer  resources.Vector
@@ -350,17 +353,17 @@ func TestBatcherFlushOutcomes(t *testing.T) {
 	}{{
 		// ⟨4, 4Gi⟩ − 3·⟨1, 1Gi⟩ = ⟨1, 1Gi⟩ left over: freed.
 		name:      "all launched, room left",
-		offer:     resources.Vector{"cpu": 4000, "memory": 4 * gi},
+		offer:     resources.Vector{"cpu": 4000, "memory": 4 * gi, "pods": 110},
 		wantFreed: true,
 	}, {
 		// ⟨3, 3Gi⟩ − 3·⟨1, 1Gi⟩ = 0 and no failure: nothing returns. The
 		// third Permit finds the offer Full and flushes it itself; the
 		// test's own flush then finds it gone.
 		name:  "all launched, offer used up",
-		offer: resources.Vector{"cpu": 3000, "memory": 3 * gi},
+		offer: resources.Vector{"cpu": 3000, "memory": 3 * gi, "pods": 3},
 	}, {
 		name:  "ACCEPT fails",
-		offer: resources.Vector{"cpu": 4000, "memory": 4 * gi},
+		offer: resources.Vector{"cpu": 4000, "memory": 4 * gi, "pods": 110},
 		err:   errors.New("master unreachable"),
 		wantReject: map[string]string{
 			"a": "accepting the offer failed: master unreachable",
@@ -371,7 +374,7 @@ func TestBatcherFlushOutcomes(t *testing.T) {
 	}, {
 		// Used up, yet b's failure frees its ⟨1, 1Gi⟩.
 		name:       "one launch fails",
-		offer:      resources.Vector{"cpu": 3000, "memory": 3 * gi},
+		offer:      resources.Vector{"cpu": 3000, "memory": 3 * gi, "pods": 3},
 		failed:     map[types.UID]error{"uid-b": errors.New("task lost")},
 		wantReject: map[string]string{"b": "launching on the offer failed: task lost"},
 		wantFreed:  true,
@@ -925,9 +928,11 @@ func TestRescindRejectsPodNotYetWaiting(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pl, h := newTestOffers(t, &fakeSource{}, longWindow)
-			pl.book.Add(testOffer("o1", "n1", resources.Vector{"cpu": 4000, "memory": 4 * gi}))
+			// Pod slots, as real offers have: without them the Permit
+			// would take the offer for spent and flush it at once.
+			pl.book.Add(testOffer("o1", "n1", resources.Vector{"cpu": 4000, "memory": 4 * gi, "pods": 110}))
 			p := testPod("p")
-			reserve(t, pl, p, "n1", resources.Vector{"cpu": 1000, "memory": gi})
+			reserve(t, pl, p, "n1", resources.Vector{"cpu": 1000, "memory": gi, "pods": 1})
 			if st, _ := pl.batches.permit(p); st.Code() != fwk.Wait {
 				t.Fatalf("Permit = %v, want Wait", st)
 			}
