@@ -41,7 +41,7 @@ func (s *State) UpsertNode(node *v1.Node) {
 			}
 		}
 		s.nodes[node.Name] = n
-		i, _ := slices.BinarySearchFunc(s.order, node.Name, func(m *Node, name string) int { return strings.Compare(m.Name, name) })
+		i, _ := s.orderIndexLocked(node.Name)
 		s.order = slices.Insert(s.order, i, n)
 	}
 	alloc := resources.NodeAllocatable(node)
@@ -84,6 +84,11 @@ func (s *State) UpsertNode(node *v1.Node) {
 	s.notify()
 }
 
+// orderIndexLocked finds where a node is, or would be, in s.order.
+func (s *State) orderIndexLocked(name string) (int, bool) {
+	return slices.BinarySearchFunc(s.order, name, func(m *Node, name string) int { return strings.Compare(m.Name, name) })
+}
+
 // DeleteNode removes a node.
 func (s *State) DeleteNode(name string) {
 	s.mu.Lock()
@@ -101,7 +106,7 @@ func (s *State) DeleteNode(name string) {
 	}
 	delete(s.nodes, name)
 	delete(s.unsched, name)
-	if i, found := slices.BinarySearchFunc(s.order, name, func(m *Node, name string) int { return strings.Compare(m.Name, name) }); found {
+	if i, found := s.orderIndexLocked(name); found {
 		s.order = slices.Delete(s.order, i, i+1)
 	}
 	s.capVersion++
