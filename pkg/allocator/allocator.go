@@ -67,6 +67,11 @@ type Config struct {
 	// remainders cover need no new offer; a whole offer would seem to
 	// cover pods its reservations have already used up.
 	Remaining func(offerID string) (resources.Vector, resources.Ranges, bool)
+	// Serves, when set, picks the nodes the allocator offers: with Mesos
+	// masters serving some nodes (offer.Multi), the nodes no master
+	// serves. Placed pods count on every node all the same: roles' shares
+	// are over the whole cluster. It is asked once per node object.
+	Serves func(*v1.Node) bool
 }
 
 // Allocator is the embedded offer source. Create it with New; it implements
@@ -117,10 +122,13 @@ type nodeFacts struct {
 	tainted     bool
 	ports       resources.Ranges
 	reservedFor string
+	// foreign: another source serves the node (Config.Serves).
+	foreign bool
 }
 
 func (a *Allocator) factsOf(node *v1.Node) nodeFacts {
-	f := nodeFacts{obj: node, tainted: fair.HardTaints(node), ports: nodePorts(node, a.cfg.DefaultPorts)}
+	f := nodeFacts{obj: node, tainted: fair.HardTaints(node), ports: nodePorts(node, a.cfg.DefaultPorts),
+		foreign: a.cfg.Serves != nil && !a.cfg.Serves(node)}
 	if r, ok := node.Labels[LabelReservedRole]; ok {
 		f.reservedFor = roles.FromLabel(r)
 	}
@@ -291,7 +299,7 @@ func (a *Allocator) agents() []*fair.Agent {
 			f = a.factsOf(n.Object)
 		}
 		next = append(next, f)
-		if !n.Schedulable {
+		if !n.Schedulable || f.foreign {
 			continue
 		}
 		slab = append(slab, fair.Agent{Name: n.Name, Node: n.Object, Tainted: f.tainted, Alloc: n.Allocatable, Used: n.Used,

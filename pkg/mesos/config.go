@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	v1 "k8s.io/api/core/v1"
+
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config/validation"
 )
@@ -17,6 +19,13 @@ import (
 // Config is the validated configuration of the Mesos source. The secret is
 // read from its file here and never logged or put in events or metrics.
 type Config struct {
+	// Name names the source among several (metrics, events, logs); "" for
+	// the only one.
+	Name string
+	// Serves, when set, picks the nodes whose agents this master's offers
+	// may use (offer.Claims): with several sources, the nodes its
+	// selector picks. Pods bound elsewhere are not this master's concern.
+	Serves        func(*v1.Node) bool
 	Master        string
 	FrameworkName string
 	User          string

@@ -2,6 +2,7 @@ package mesos
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -54,8 +55,11 @@ func (s *Source) onSubscribed(ctx context.Context, e *scheduler.Event) error {
 	close(s.subscribed)
 	s.subscribed = make(chan struct{})
 	s.connected, s.lastErr = true, nil
+	s.leader = fmt.Sprintf("%s:%d", sub.GetMasterInfo().GetAddress().GetHostname(), sub.GetMasterInfo().GetAddress().GetPort())
+	leader := s.leader
 	late := sets.List(s.roles.Difference(s.subscribedWith))
 	s.mu.Unlock()
+	s.sourceEvent(v1.EventTypeNormal, ReasonSubscribed, "Subscribe", "Subscribed to the leading Mesos master %s as framework %s", leader, id)
 	metrics.MesosSubscriptions.Inc()
 	if len(late) > 0 {
 		go s.addLateRoles(ctx, late) // bounded by the subscription's context and the call timeout
@@ -153,6 +157,9 @@ func (s *Source) nodeIndex() nodeIndex {
 	for _, n := range s.state.AppendNodes(nil) {
 		if !n.Schedulable {
 			continue
+		}
+		if s.cfg.Serves != nil && !s.cfg.Serves(n.Object) {
+			continue // another source's node
 		}
 		host := n.Name
 		if s.cfg.AgentNodeLabel != "" {

@@ -70,6 +70,9 @@ func (t *tasks) beginReconcile(ctx context.Context) {
 			if p.Spec.SchedulerName != t.s.state.SchedulerName() || resources.IsTerminal(p) || p.DeletionTimestamp != nil {
 				continue
 			}
+			if p.Spec.NodeName != "" && !t.s.serves(p.Spec.NodeName) {
+				continue // bound through another source
+			}
 			if _, ok := t.live[id]; !ok && !t.killing.Has(id) {
 				t.uncertain.Insert(id)
 			}
@@ -136,6 +139,13 @@ func (t *tasks) taskEnded(ctx context.Context, tk task, st mesos.TaskStatus) {
 func (t *tasks) noTask(ctx context.Context, id string, st mesos.TaskStatus) {
 	pod, err := t.podOf(types.UID(id))
 	if err != nil || pod.Spec.NodeName == "" {
+		return
+	}
+	if !t.s.serves(pod.Spec.NodeName) {
+		// The pod's node is another source's now (it left this master's
+		// selector): this master's task, if any, no longer holds the
+		// pod's resources, and the pod stays where it runs.
+		t.s.logger.V(2).Info("Task of a pod on a node this source no longer serves ended; the pod stays", "pod", klog.KObj(pod), "node", pod.Spec.NodeName, "state", st.GetState())
 		return
 	}
 	state := st.GetState()

@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 
@@ -55,6 +56,7 @@ type Source struct {
 	recorder events.EventRecorder
 	codec    encoding.Codec
 	logger   klog.Logger
+	nodes    corelisters.NodeLister
 
 	mu          sync.Mutex
 	caller      calls.Caller // of the current subscription; nil when none
@@ -83,6 +85,7 @@ type Source struct {
 	maintenance *maintenance
 	subscribed  chan struct{}    // closed and replaced on each SUBSCRIBED
 	connected   bool             // between SUBSCRIBED and the end of that subscription
+	leader      string           // the master of the current subscription
 	lastErr     error            // why the last subscription ended or failed
 	seenNodes   sets.Set[string] // nodes some offer's agent mapped to
 	// held is, per node, what its agent holds outside this framework
@@ -100,7 +103,28 @@ var (
 	_ offer.Maintenance = &Source{}
 	_ offer.Explainer   = &Source{}
 	_ offer.Capacity    = &Source{}
+	_ offer.Statuser    = &Source{}
 )
+
+// Status says whether the source is subscribed, and to which master.
+func (s *Source) Status() offer.Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.connected {
+		return offer.Status{}
+	}
+	return offer.Status{Connected: true, Leader: s.leader}
+}
+
+// serves says whether a node is this master's to place on (Config.Serves);
+// an unknown node is not.
+func (s *Source) serves(name string) bool {
+	if s.cfg.Serves == nil {
+		return true
+	}
+	n, err := s.nodes.Get(name)
+	return err == nil && s.cfg.Serves(n)
+}
 
 // New returns a Mesos source. factory and client are the scheduler's; the
 // recorder emits pod events about their tasks.
@@ -110,6 +134,7 @@ func New(cfg Config, state *cluster.State, factory informers.SharedInformerFacto
 		roles: sets.New[string](), active: sets.New[string](), suppressed: sets.New[string](), heartbeat: defaultHeartbeat, offers: map[string]*mesos.Offer{},
 		agents: map[string]string{}, subscribed: make(chan struct{}), ctx: context.Background(), held: map[string]resources.Vector{}, returning: map[string]returning{},
 	}
+	s.nodes = factory.Core().V1().Nodes().Lister()
 	s.tasks = newTasks(s)
 	s.maintenance = newMaintenance(s)
 	if err := s.tasks.watchPods(factory); err != nil {
@@ -126,6 +151,9 @@ func New(cfg Config, state *cluster.State, factory informers.SharedInformerFacto
 // delayCacheUntilActive, only on the active replica.
 func (s *Source) Run(ctx context.Context, h offer.Handler) error {
 	s.logger = klog.FromContext(ctx).WithName("mesos")
+	if s.cfg.Name != "" {
+		s.logger = s.logger.WithValues("source", s.cfg.Name)
+	}
 	s.mu.Lock()
 	s.ctx = ctx
 	s.handler = h
@@ -249,7 +277,13 @@ func (s *Source) subscribe(ctx context.Context, leader string, leaderChanged <-c
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		s.caller, s.acks, s.connected = nil, nil, false
+		was, leader := s.connected, s.leader
+		s.caller, s.acks, s.connected, s.leader = nil, nil, false, ""
+		s.mu.Unlock()
+		if was && s.runContext().Err() == nil {
+			s.sourceEvent(v1.EventTypeWarning, ReasonDisconnected, "Subscribe", "Subscription to the Mesos master %s ended; pods wait for this source's nodes until it is subscribed again", leader)
+		}
+		s.mu.Lock()
 		s.suppressed = sets.New[string]()
 		s.mu.Unlock()
 		s.dropOffers()
@@ -715,16 +749,33 @@ func (s *Source) dropOffers() {
 // in clear.
 const ReasonUnsafeConfiguration = "UnsafeMesosConfiguration"
 
+// Reasons of the events on the framework ID ConfigMap about the
+// subscription: one per SUBSCRIBED, one when a subscription ends.
+const (
+	ReasonSubscribed   = "MesosSubscribed"
+	ReasonDisconnected = "MesosDisconnected"
+)
+
 // warnUnsafeConfig logs each configuration warning and records it as a
 // Warning event on the framework ID ConfigMap, where `kubectl get events`
 // in the scheduler's namespace shows it.
 func (s *Source) warnUnsafeConfig() {
-	ns, name, ok := strings.Cut(s.cfg.FrameworkIDStore, "/")
 	for _, w := range s.cfg.Warnings {
 		s.logger.Info("Warning: unsafe Mesos configuration", "warning", w)
-		if ok && s.recorder != nil {
-			ref := &v1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: ns, Name: name}
-			s.recorder.Eventf(ref, nil, v1.EventTypeWarning, ReasonUnsafeConfiguration, "Configure", "%s", w)
-		}
+		s.sourceEvent(v1.EventTypeWarning, ReasonUnsafeConfiguration, "Configure", "%s", w)
 	}
+}
+
+// sourceEvent records an event about this source on its framework ID
+// ConfigMap (one per master), naming the source when there are several.
+func (s *Source) sourceEvent(eventType, reason, action, note string, args ...any) {
+	ns, name, ok := strings.Cut(s.cfg.FrameworkIDStore, "/")
+	if !ok || s.recorder == nil {
+		return
+	}
+	if s.cfg.Name != "" {
+		note = "source " + s.cfg.Name + ": " + note
+	}
+	ref := &v1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: ns, Name: name}
+	s.recorder.Eventf(ref, nil, eventType, reason, action, note, args...)
 }

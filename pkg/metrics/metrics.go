@@ -11,6 +11,8 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
+
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
 )
 
 const namespace = "kube_mesos"
@@ -93,6 +95,26 @@ var (
 		StabilityLevel: metrics.ALPHA,
 	})
 
+	// SourceOffers counts offers by source (offer.Multi's members) and
+	// what happened to them.
+	SourceOffers = metrics.NewCounterVec(&metrics.CounterOpts{
+		Namespace: namespace, Name: "source_offers_total",
+		Help:           "Offers by offer source and event: made, accepted (ACCEPT calls), declined, rescinded.",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"source", "event"})
+	// SourceConnected says whether each source is subscribed to its master.
+	SourceConnected = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "source_connected",
+		Help:           "1 while the offer source is subscribed to its Mesos master (always 1 for the embedded allocator), else 0.",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"source"})
+	// SourceNodes counts the schedulable nodes each source serves.
+	SourceNodes = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "source_nodes",
+		Help:           "Nodes each offer source serves (by its node selector; the embedded allocator: the rest).",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"source"})
+
 	registerOnce sync.Once
 )
 
@@ -102,7 +124,7 @@ func Register() {
 		for _, c := range []metrics.Registerable{
 			RoleDominantShare, RoleWeightedShare, RoleWeight, RoleAllocation, RoleGuarantee, RoleLimit,
 			RolePendingPods, GateRejections, RoleFairShare, RoleFairPods, PreemptionEvictions,
-			Offers, OfferBookSize, AllocationCycleDuration,
+			Offers, OfferBookSize, AllocationCycleDuration, SourceOffers, SourceConnected, SourceNodes,
 		} {
 			legacyregistry.MustRegister(c)
 		}
@@ -127,12 +149,12 @@ func Units(name v1.ResourceName, v float64) int64 {
 	return int64(math.Round(v))
 }
 
-// Offer events.
+// Offer events (offer.Multi counts its members' with the same names).
 const (
-	OfferMade      = "made"
-	OfferAccepted  = "accepted"
-	OfferDeclined  = "declined"
-	OfferRescinded = "rescinded"
+	OfferMade      = offer.EventMade
+	OfferAccepted  = offer.EventAccepted
+	OfferDeclined  = offer.EventDeclined
+	OfferRescinded = offer.EventRescinded
 )
 
 // Eviction reasons.

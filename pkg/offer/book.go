@@ -70,15 +70,16 @@ func (b *Book) Remove(id string) (Offer, []*v1.Pod, bool) {
 	return h.Offer, b.dropLocked(h), true
 }
 
-// RemoveNode drops every offer on a node (agent lost) and returns them with
-// the pods that were reserved on them, by offer ID.
-func (b *Book) RemoveNode(node string) ([]Offer, map[string][]*v1.Pod) {
+// RemoveNode drops every offer on a node (agent lost) made by source (""
+// for every source) and returns them with the pods that were reserved on
+// them, by offer ID.
+func (b *Book) RemoveNode(node, source string) ([]Offer, map[string][]*v1.Pod) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var offers []Offer
 	pods := map[string][]*v1.Pod{}
 	for _, h := range b.offers {
-		if h.Node == node {
+		if h.Node == node && (source == "" || h.Source == source) {
 			offers = append(offers, h.Offer)
 			if reserved := b.dropLocked(h); len(reserved) > 0 {
 				pods[h.ID] = reserved

@@ -138,7 +138,7 @@ func TestBookPortsTakeRemove(t *testing.T) {
 	if _, err := b.Reserve(pod("p3"), "a", "n1", resources.Vector{"cpu": 1000}, nil); err != nil {
 		t.Fatal(err)
 	}
-	offers, pods := b.RemoveNode("n1")
+	offers, pods := b.RemoveNode("n1", "")
 	if len(offers) != 1 || len(pods) != 1 || len(pods["o2"]) != 1 || pods["o2"][0].Name != "p3" || b.Len() != 1 {
 		t.Errorf("RemoveNode = %v %v (left %d)", offers, pods, b.Len())
 	}

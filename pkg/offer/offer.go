@@ -61,7 +61,9 @@ type Offer struct {
 	// Node is the Kubernetes node the agent runs on.
 	Node string
 	Role string
-	Kind Kind
+	// Source names the source that made the offer (Multi's member).
+	Source string
+	Kind   Kind
 	// Resources and Ports are never modified in place: offers may share
 	// them (the offer book copies what it changes).
 	Resources resources.Vector
@@ -90,6 +92,14 @@ type Handler interface {
 	Rescind(offerID string)
 	// AgentLost says an agent (and every offer on it) is gone.
 	AgentLost(node string)
+}
+
+// SourcedHandler is a Handler that can drop the offers one source (of a
+// Multi) made on a node, leaving other sources' offers there: a node that
+// moves from one source to another is lost to the first only.
+type SourcedHandler interface {
+	Handler
+	AgentLostFrom(node, source string)
 }
 
 // Source makes offers: the embedded allocator or a Mesos master.

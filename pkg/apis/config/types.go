@@ -12,8 +12,9 @@ import (
 type MesosOffersArgs struct {
 	metav1.TypeMeta
 
-	// Source selects the offer source: Embedded (the default allocator over
-	// the cluster's own nodes) or Mesos (a Mesos master).
+	// Source selects the single offer source: Embedded (the default
+	// allocator over the cluster's own nodes) or Mesos (a Mesos master).
+	// Unset when Sources is used.
 	Source OfferSourceType
 	// AllocationInterval is the period of the embedded allocator's cycle.
 	AllocationInterval metav1.Duration
@@ -30,6 +31,56 @@ type MesosOffersArgs struct {
 	DefaultPortRanges []string
 	// Mesos configures the Mesos-master source; used when Source is Mesos.
 	Mesos *MesosMasterConfig
+	// Sources lists several offer sources at once: any number of Mesos
+	// masters, each serving the nodes its NodeSelector picks, and at most
+	// one Embedded source serving every node no Mesos source picks. Empty:
+	// the single source of Source and Mesos (see OfferSources).
+	Sources []OfferSourceConfig
+}
+
+// OfferSourceConfig is one of several offer sources.
+type OfferSourceConfig struct {
+	// Name names the source in metrics, events, logs and explanations (a
+	// DNS label, unique among the sources).
+	Name string
+	// Type is Embedded or Mesos.
+	Type OfferSourceType
+	// NodeSelector picks, by label, the nodes a Mesos source serves (its
+	// agents' nodes). Two Mesos sources' selectors must be disjoint: both
+	// name one label key with different values. Empty on the only Mesos
+	// source of a list without an Embedded one: every node.
+	NodeSelector map[string]string
+	// Mesos configures a Mesos source.
+	Mesos *MesosMasterConfig
+}
+
+// DisjointSelectors says whether no node can match both selectors: they
+// name one label key with different values.
+func DisjointSelectors(a, b map[string]string) bool {
+	for k, v := range a {
+		if w, ok := b[k]; ok && w != v {
+			return true
+		}
+	}
+	return false
+}
+
+// Names of the single source of the form without Sources.
+const (
+	LegacyEmbeddedSourceName = "embedded"
+	LegacyMesosSourceName    = "mesos"
+)
+
+// OfferSources returns the offer sources the args configure: Sources, or
+// the single source of Source and Mesos (named "embedded" or "mesos").
+func (a *MesosOffersArgs) OfferSources() []OfferSourceConfig {
+	if len(a.Sources) > 0 {
+		return a.Sources
+	}
+	if a.Source == OfferSourceMesos {
+		return []OfferSourceConfig{{Name: LegacyMesosSourceName, Type: OfferSourceMesos, Mesos: a.Mesos}}
+	}
+	return []OfferSourceConfig{{Name: LegacyEmbeddedSourceName, Type: OfferSourceEmbedded}}
 }
 
 // OfferSourceType names an offer source.

@@ -33,8 +33,9 @@ import (
 // in Permit costs an API write (the scheduler records its nominated node)
 // and an ACCEPT that is bookkeeping cannot fail for them.
 type batcher struct {
-	pl      *Offers
-	local   bool
+	pl *Offers
+	// local says whether an offer's source is local (offer.Local).
+	local   func(offerID string) bool
 	mu      sync.Mutex
 	pending map[string]*batch     // offers with a flush scheduled
 	outcome map[types.UID]outcome // decided before the pod was waiting
@@ -59,8 +60,7 @@ type outcome struct {
 }
 
 func newBatcher(pl *Offers) *batcher {
-	_, local := pl.source.(offer.Local)
-	return &batcher{pl: pl, local: local, pending: map[string]*batch{}, outcome: map[types.UID]outcome{}, on: map[types.UID]string{}, now: time.Now}
+	return &batcher{pl: pl, local: pl.source.LocalOffer, pending: map[string]*batch{}, outcome: map[types.UID]outcome{}, on: map[types.UID]string{}, now: time.Now}
 }
 
 // permitTimeout bounds a pod's wait in Permit: the longest an offer is
@@ -104,7 +104,7 @@ func (b *batcher) permit(pod *v1.Pod) (*fwk.Status, time.Duration) {
 	default:
 		b.pending[id].last = now
 	}
-	if b.local {
+	if b.local(id) {
 		return nil, 0
 	}
 	return fwk.NewStatus(fwk.Wait), b.permitTimeout()
@@ -130,7 +130,7 @@ func (b *batcher) due(id string) {
 		b.mu.Unlock()
 		return // flushed already
 	}
-	if !b.local {
+	if !b.local(id) {
 		now := b.now()
 		end := bt.last.Add(b.pl.args.AcceptBatchWindow.Duration)
 		if latest := bt.first.Add(max(b.pl.args.AllocationInterval.Duration, b.pl.args.AcceptBatchWindow.Duration)); latest.Before(end) {
@@ -164,7 +164,7 @@ func (b *batcher) flush(id string) {
 		// What the pods did not use goes back to the pool.
 		defer b.pl.state.Touch(true)
 	}
-	if b.local {
+	if b.local(id) {
 		// The pods are binding already; a local ACCEPT only fails for an
 		// offer that went away meanwhile (node lost, timeout), and their
 		// requests count on their node all the same.
@@ -280,7 +280,7 @@ func (b *batcher) forget(uid types.UID) {
 
 // reserved records the offer a pod was reserved on (Reserve), with a master.
 func (b *batcher) reserved(uid types.UID, offerID string) {
-	if b.local {
+	if b.local(offerID) {
 		return
 	}
 	b.mu.Lock()

@@ -192,7 +192,7 @@ func newTestOffers(t *testing.T, src offer.Source, window time.Duration) (*Offer
 		args:    &config.MesosOffersArgs{AcceptBatchWindow: metav1.Duration{Duration: window}},
 		state:   cluster.New(testScheduler, cluster.RoleConfig{}),
 		book:    offer.NewBook(),
-		source:  src,
+		source:  offer.NewMulti([]offer.Member{{Name: "test", Source: src}}, nil, nil),
 		waiting: map[string]map[types.UID]*v1.Pod{}, held: map[types.UID]time.Time{}, revived: map[types.UID]bool{},
 		revivedRoles: sets.New[string](),
 	}
@@ -204,13 +204,25 @@ func testPod(name string) *v1.Pod {
 	return build.MakePod(testRole, name).UID("uid-" + name).Obj()
 }
 
+// testOffer is an offer of res; without pod slots in res it gets 110, as
+// a node has: an offer with none would count as spent at the first Permit,
+// which then flushes it at once, racing the test's next reservation.
 func testOffer(id, node string, res resources.Vector) offer.Offer {
+	if _, ok := res[v1.ResourcePods]; !ok {
+		res = res.Clone()
+		res[v1.ResourcePods] = 110
+	}
 	return offer.Offer{ID: id, AgentID: "agent-" + node, Node: node, Role: testRole, Kind: offer.Unreserved, Resources: res}
 }
 
-// reserve places a pod on the node's offer, as Reserve does.
+// reserve places a pod on the node's offer, as Reserve does; the pod
+// takes one pod slot, as every pod does.
 func reserve(t *testing.T, pl *Offers, pod *v1.Pod, node string, req resources.Vector) string {
 	t.Helper()
+	if _, ok := req[v1.ResourcePods]; !ok {
+		req = req.Clone()
+		req[v1.ResourcePods] = 1
+	}
 	id, err := pl.book.Reserve(pod, testRole, node, req, nil)
 	if err != nil {
 		t.Fatalf("reserving %s on %s: %v", pod.Name, node, err)
@@ -439,7 +451,7 @@ func TestBatcherFullOfferFlushesAtOnce(t *testing.T) {
 	pl, h := newTestOffers(t, src, longWindow)
 	// ⟨2 CPU, 2 GiB⟩, pods ⟨1 CPU, 1 GiB⟩: a leaves ⟨1, 1Gi⟩ (not Full,
 	// the window starts), b leaves nothing (Full).
-	pl.book.Add(testOffer("o1", "n1", resources.Vector{"cpu": 2000, "memory": 2 * gi}))
+	pl.book.Add(testOffer("o1", "n1", resources.Vector{"cpu": 2000, "memory": 2 * gi, "pods": 2}))
 	req := resources.Vector{"cpu": 1000, "memory": gi}
 	a, b := testPod("a"), testPod("b")
 	reserve(t, pl, a, "n1", req)
@@ -626,14 +638,14 @@ func TestBatcherLocalSource(t *testing.T) {
 		{name: "window", window: 20 * time.Millisecond, offer: resources.Vector{"cpu": 4000, "memory": 4 * gi}},
 		// ⟨2, 2Gi⟩ − 2·⟨1, 1Gi⟩ = 0: Full at the second Permit, within
 		// an hour's window.
-		{name: "full", window: longWindow, offer: resources.Vector{"cpu": 2000, "memory": 2 * gi}},
+		{name: "full", window: longWindow, offer: resources.Vector{"cpu": 2000, "memory": 2 * gi, "pods": 2}},
 		{name: "ACCEPT fails", window: 20 * time.Millisecond, offer: resources.Vector{"cpu": 4000, "memory": 4 * gi}, err: errors.New("node lost")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			src := localSource{&fakeSource{err: tc.err}}
 			pl, h := newTestOffers(t, src, tc.window)
-			if !pl.batches.local {
+			if !pl.batches.local("o1") {
 				t.Fatal("batcher does not see the source as local")
 			}
 			pl.book.Add(testOffer("o1", "n1", tc.offer))
@@ -712,7 +724,7 @@ func TestLeftover(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			o := testOffer("o1", "n1", tc.offer)
-			before := tc.offer.Clone()
+			before := o.Resources.Clone()
 			got := leftover(o, tc.launches)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("leftover mismatch (-want +got):\n%s", diff)

@@ -82,13 +82,17 @@ func (pl *Offers) Rescind(offerID string) {
 }
 
 // AgentLost drops every offer on the node.
-func (pl *Offers) AgentLost(node string) {
-	offers, pods := pl.book.RemoveNode(node)
+func (pl *Offers) AgentLost(node string) { pl.AgentLostFrom(node, "") }
+
+// AgentLostFrom drops the offers one source made on the node ("": every
+// source's).
+func (pl *Offers) AgentLostFrom(node, source string) {
+	offers, pods := pl.book.RemoveNode(node, source)
 	for _, o := range offers {
 		metrics.Offers.WithLabelValues(o.Role, metrics.OfferRescinded).Inc()
 	}
 	metrics.OfferBookSize.Set(float64(pl.book.Len()))
-	klog.FromContext(pl.ctx).V(2).Info("Agent lost", "node", node, "offers", len(offers))
+	klog.FromContext(pl.ctx).V(2).Info("Agent lost", "node", node, "source", source, "offers", len(offers))
 	for id, reserved := range pods {
 		pl.rejectReserved(id, reserved, "the agent was lost")
 	}
@@ -105,7 +109,7 @@ func (pl *Offers) AgentLost(node string) {
 // wait in Permit.
 func (pl *Offers) rejectReserved(offerID string, pods []*v1.Pod, why string) {
 	for _, p := range pods {
-		if !pl.batches.local {
+		if !pl.source.LocalOffer(offerID) {
 			pl.batches.decide(p, outcome{offer: offerID, msg: why})
 			continue
 		}

@@ -39,7 +39,6 @@ import (
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/allocator"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/apis/config"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/cluster"
-	"github.com/kube-mesos/kube-mesos-scheduler/pkg/mesos"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/offer"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/internal/cyclestate"
@@ -90,7 +89,8 @@ type Offers struct {
 	args   *config.MesosOffersArgs
 	state  *cluster.State
 	book   *offer.Book
-	source offer.Source
+	// source holds the configured sources (one, or several: offer.Multi).
+	source *offer.Multi
 	refuse time.Duration
 	// grace is how long PreEnqueue holds a pod whose role has no offer yet.
 	grace time.Duration
@@ -122,21 +122,10 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
 	book := offer.NewBook()
-	var source offer.Source
-	switch args.Source {
-	case config.OfferSourceEmbedded:
-		source = allocator.New(st, allocator.Config{
-			Interval: args.AllocationInterval.Duration, OfferTimeout: args.OfferTimeout.Duration,
-			DefaultPorts: defaultPorts(args), Remaining: book.Free,
-		})
-	case config.OfferSourceMesos:
-		cfg, err := mesos.NewConfig(args.Mesos, time.Duration(args.RefuseSeconds)*time.Second)
-		if err != nil {
-			return nil, fmt.Errorf("%s: invalid MesosOffersArgs: %w", Name, err)
-		}
-		if source, err = mesos.New(cfg, st, h.SharedInformerFactory(), h.ClientSet(), h.EventRecorder()); err != nil {
-			return nil, fmt.Errorf("%s: %w", Name, err)
-		}
+	metrics.Register()
+	source, err := newSources(args, st, h, book)
+	if err != nil {
+		return nil, err
 	}
 	metrics.Register()
 	pl := &Offers{
@@ -147,7 +136,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 		revivedRoles: sets.New[string](),
 	}
 	pl.batches = newBatcher(pl)
-	if _, local := source.(offer.Local); !local {
+	if !source.AllLocal() {
 		pl.plan = &plan{planner: allocator.New(st, allocator.Config{DefaultPorts: defaultPorts(args)}), holding: func(fn func(node, role string, req resources.Vector)) {
 			for _, p := range st.AppendPlaced(nil) {
 				if p.Role != "" && !p.Evicting {
@@ -155,9 +144,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 				}
 			}
 		}}
-		if h, ok := source.(offer.Capacity); ok {
-			pl.plan.held = h.HeldElsewhere
-		}
+		pl.plan.held = source.HeldElsewhere
 	}
 	if _, err := h.SharedInformerFactory().Core().V1().Pods().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		DeleteFunc: func(obj any) {
@@ -171,15 +158,16 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 	}); err != nil {
 		return nil, fmt.Errorf("%s: watching pods: %w", Name, err)
 	}
-	if h, ok := source.(offer.Capacity); ok {
+	if !source.AllLocal() {
 		// Fair targets count only what the scheduler can have.
-		st.SetHeldElsewhere(h.HeldElsewhereByNode)
+		st.SetHeldElsewhere(source.HeldElsewhereByNode)
 	}
 	go func() {
 		if err := source.Run(ctx, pl); err != nil {
 			klog.FromContext(ctx).Error(err, "Offer source stopped")
 		}
 	}()
+	go runSourceGauges(ctx, source, st)
 	go pl.runSweeper(ctx)
 	klog.FromContext(ctx).V(2).Info("MesosOffers plugin configured", "source", args.Source,
 		"allocationInterval", args.AllocationInterval.Duration, "refuseSeconds", args.RefuseSeconds,
@@ -279,14 +267,11 @@ func (pl *Offers) whyNoFit(pod *v1.Pod, role string, s *preFilterState, why stri
 // one, and says whether the source found no room for it (then preemption
 // may help; otherwise the pod only waits for an offer).
 func (pl *Offers) explain(pod *v1.Pod) (string, bool) {
-	if ex, ok := pl.source.(offer.Explainer); ok {
-		why, noRoom := ex.Why(pod.UID)
-		if why != "" {
-			why = ": " + why
-		}
-		return why, noRoom
+	why, noRoom := pl.source.Why(pod.UID)
+	if why != "" {
+		why = ": " + why
 	}
-	return "", false
+	return why, noRoom
 }
 
 // PreFilterExtensions returns nil: the plugin keeps no state about the pods
@@ -307,10 +292,8 @@ func (pl *Offers) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, ni fwk
 		return fwk.AsStatus(err)
 	}
 	node := ni.Node().Name
-	if m, ok := pl.source.(offer.Maintenance); ok {
-		if _, down := m.Unavailable(node); down {
-			return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ErrReasonMaintenance)
-		}
+	if _, down := pl.source.Unavailable(node); down {
+		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ErrReasonMaintenance)
 	}
 	if cyclestate.InPreemptionDryRun(cs) {
 		if s.request.Fits(pl.roomAfterPreemption(s.role, node, ni)) {
@@ -321,7 +304,7 @@ func (pl *Offers) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, ni fwk
 	_, v := pl.book.Best(s.role, node, s.request, s.ports)
 	switch v {
 	case offer.Fits:
-		if pl.plan != nil && !s.request.Fits(pl.plan.usable(node, s.role, offeredTo(pl.book.OnNode(node), s.role))) {
+		if pl.plan != nil && !pl.source.LocalNode(node) && !s.request.Fits(pl.plan.usable(node, s.role, offeredTo(pl.book.OnNode(node), s.role))) {
 			return fwk.NewStatus(fwk.Unschedulable, ErrReasonPlannedForOthers)
 		}
 		return nil
@@ -347,7 +330,7 @@ func (pl *Offers) roomAfterPreemption(role, node string, ni fwk.NodeInfo) resour
 			others.Add(v.Free)
 		}
 	}
-	if pl.plan != nil {
+	if pl.plan != nil && !pl.source.LocalNode(node) {
 		// With a master's whole-agent offers, the room planned there for
 		// other roles is theirs too (plan.go): a pod that fits only in it
 		// must preempt (a role above its plan) rather than wait for room
@@ -355,9 +338,7 @@ func (pl *Offers) roomAfterPreemption(role, node string, ni fwk.NodeInfo) resour
 		others = others.Max(pl.plan.others(node, role))
 	}
 	room.Sub(others)
-	if h, ok := pl.source.(offer.Capacity); ok {
-		room.Sub(h.HeldElsewhere(node))
-	}
+	room.Sub(pl.source.HeldElsewhere(node))
 	return room
 }
 
@@ -407,10 +388,8 @@ func (pl *Offers) Reserve(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, n
 // it stopped.
 func (pl *Offers) Unreserve(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) {
 	if _, reserved := pl.book.Unreserve(pod.UID); !reserved {
-		if k, ok := pl.source.(offer.Killer); ok {
-			if err := k.Kill(ctx, pod); err != nil {
-				klog.FromContext(ctx).Error(err, "Stopping the task of an unreserved pod", "pod", klog.KObj(pod))
-			}
+		if err := pl.source.Kill(ctx, pod); err != nil {
+			klog.FromContext(ctx).Error(err, "Stopping the task of an unreserved pod", "pod", klog.KObj(pod))
 		}
 	}
 	pl.batches.forget(pod.UID)
@@ -436,7 +415,7 @@ func (pl *Offers) Permit(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ str
 // book), and its task, whose ID is the pod's UID, must be killed before
 // the pod is launched again.
 func (pl *Offers) offerGone(role string, pod *v1.Pod, req resources.Vector, ports []int32) {
-	if !pl.batches.local {
+	if !pl.source.AllLocal() {
 		return
 	}
 	if pl.book.Fits(role, req, ports) {

@@ -138,3 +138,41 @@ func TestWeightNumberOrString(t *testing.T) {
 		})
 	}
 }
+
+// TestSourcesDefaults: with sources, source is left unset, each Mesos
+// source's mesos block gets the defaults, and its framework ID ConfigMap is
+// its own (kube-system/kube-mesos-scheduler-framework-NAME: two masters'
+// IDs in one ConfigMap would overwrite each other).
+func TestSourcesDefaults(t *testing.T) {
+	cfg, err := decode(t, `      - name: MesosOffers
+        args:
+          sources:
+          - name: dc1
+            type: Mesos
+            nodeSelector: {mesos.example.com/cluster: dc1}
+            mesos: {master: "http://m1:5050"}
+          - name: dc2
+            type: Mesos
+            nodeSelector: {mesos.example.com/cluster: dc2}
+            mesos: {master: "http://m2:5050", frameworkIDConfigMap: ops/fw-dc2}
+          - name: rest
+            type: Embedded
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := args(cfg, "MesosOffers").(*config.MesosOffersArgs)
+	if a.Source != "" || a.Mesos != nil || len(a.Sources) != 3 {
+		t.Fatalf("args: source %q, mesos %v, %d sources", a.Source, a.Mesos, len(a.Sources))
+	}
+	dc1, dc2, rest := a.Sources[0], a.Sources[1], a.Sources[2]
+	if dc1.Mesos.FrameworkIDConfigMap != "kube-system/kube-mesos-scheduler-framework-dc1" || dc2.Mesos.FrameworkIDConfigMap != "ops/fw-dc2" {
+		t.Errorf("framework ID ConfigMaps %q, %q", dc1.Mesos.FrameworkIDConfigMap, dc2.Mesos.FrameworkIDConfigMap)
+	}
+	if dc1.Mesos.FrameworkName != "kube-mesos-scheduler" || dc1.Mesos.Encoding != config.MesosEncodingProtobuf || dc1.Mesos.MissedHeartbeats != 5 {
+		t.Errorf("dc1's mesos not defaulted: %+v", dc1.Mesos)
+	}
+	if dc1.NodeSelector["mesos.example.com/cluster"] != "dc1" || rest.Type != config.OfferSourceEmbedded || rest.Mesos != nil {
+		t.Errorf("sources: %+v, %+v", dc1, rest)
+	}
+}

@@ -52,7 +52,7 @@ func DefaultDRFResources() []corev1.ResourceName {
 
 // SetDefaults_MesosOffersArgs fills unset MesosOffers arguments.
 func SetDefaults_MesosOffersArgs(obj *MesosOffersArgs) {
-	if obj.Source == "" {
+	if obj.Source == "" && len(obj.Sources) == 0 {
 		obj.Source = "Embedded"
 	}
 	if obj.AllocationInterval == nil {
@@ -75,6 +75,20 @@ func SetDefaults_MesosOffersArgs(obj *MesosOffersArgs) {
 	}
 	if obj.Mesos != nil {
 		setDefaultsMesosMasterConfig(obj.Mesos)
+	}
+	for i := range obj.Sources {
+		src := &obj.Sources[i]
+		if src.Type == "Mesos" && src.Mesos == nil {
+			src.Mesos = &MesosMasterConfig{}
+		}
+		if src.Mesos != nil {
+			if src.Mesos.FrameworkIDConfigMap == nil && src.Name != "" {
+				// One ConfigMap per master: two frameworks' IDs in one
+				// would overwrite each other.
+				src.Mesos.FrameworkIDConfigMap = ptr.To(DefaultFrameworkIDConfigMap + "-" + src.Name)
+			}
+			setDefaultsMesosMasterConfig(src.Mesos)
+		}
 	}
 }
 

@@ -17,7 +17,8 @@ import (
 type MesosOffersArgs struct {
 	metav1.TypeMeta `json:",inline"`
 
-	// Source selects the offer source: "Embedded" (default) or "Mesos".
+	// Source selects the single offer source: "Embedded" (default) or
+	// "Mesos". Leave unset with sources.
 	Source OfferSourceType `json:"source,omitempty"`
 	// AllocationInterval is the period of the embedded allocator (default 1s).
 	AllocationInterval *metav1.Duration `json:"allocationInterval,omitempty"`
@@ -31,7 +32,26 @@ type MesosOffersArgs struct {
 	// DefaultPortRanges are the host ports a node offers without a
 	// kube-mesos.io/ports annotation (default ["1-65535"]).
 	DefaultPortRanges []string `json:"defaultPortRanges,omitempty"`
-	// Mesos configures the Mesos-master source.
+	// Mesos configures the Mesos-master source of source: Mesos.
+	Mesos *MesosMasterConfig `json:"mesos,omitempty"`
+	// Sources lists several offer sources at once, instead of source and
+	// mesos: Mesos masters, each serving the nodes its nodeSelector picks,
+	// and at most one Embedded source for every node no Mesos source picks.
+	Sources []OfferSourceConfig `json:"sources,omitempty"`
+}
+
+// OfferSourceConfig is one of several offer sources.
+type OfferSourceConfig struct {
+	// Name names the source in metrics, events, logs and explanations (a
+	// DNS label, unique).
+	Name string `json:"name"`
+	// Type is "Embedded" or "Mesos".
+	Type OfferSourceType `json:"type"`
+	// NodeSelector picks, by label, the nodes a Mesos source serves. Two
+	// Mesos sources' selectors name one key with different values.
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// Mesos configures a Mesos source (frameworkIDConfigMap defaults to
+	// "kube-system/kube-mesos-scheduler-framework-NAME").
 	Mesos *MesosMasterConfig `json:"mesos,omitempty"`
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/sets"
 	k8svalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -23,15 +24,25 @@ import (
 // ValidateMesosOffersArgs validates MesosOffers arguments.
 func ValidateMesosOffersArgs(path *field.Path, args *config.MesosOffersArgs) error {
 	var errs field.ErrorList
-	switch args.Source {
-	case config.OfferSourceEmbedded:
-	case config.OfferSourceMesos:
-		if args.Mesos == nil {
-			errs = append(errs, field.Required(path.Child("mesos"), "required when source is Mesos"))
+	if len(args.Sources) > 0 {
+		if args.Source != "" {
+			errs = append(errs, field.Forbidden(path.Child("source"), "set either sources or source (and mesos), not both"))
 		}
-	default:
-		errs = append(errs, field.NotSupported(path.Child("source"), args.Source,
-			[]config.OfferSourceType{config.OfferSourceEmbedded, config.OfferSourceMesos}))
+		if args.Mesos != nil {
+			errs = append(errs, field.Forbidden(path.Child("mesos"), "set either sources or source and mesos, not both: give each Mesos source its mesos in sources"))
+		}
+		errs = append(errs, validateSources(path.Child("sources"), args.Sources)...)
+	} else {
+		switch args.Source {
+		case config.OfferSourceEmbedded:
+		case config.OfferSourceMesos:
+			if args.Mesos == nil {
+				errs = append(errs, field.Required(path.Child("mesos"), "required when source is Mesos"))
+			}
+		default:
+			errs = append(errs, field.NotSupported(path.Child("source"), args.Source,
+				[]config.OfferSourceType{config.OfferSourceEmbedded, config.OfferSourceMesos}))
+		}
 	}
 	if args.AllocationInterval.Duration <= 0 {
 		errs = append(errs, field.Invalid(path.Child("allocationInterval"), args.AllocationInterval.Duration.String(), "must be positive"))
@@ -54,10 +65,87 @@ func ValidateMesosOffersArgs(path *field.Path, args *config.MesosOffersArgs) err
 			errs = append(errs, field.Invalid(path.Child("defaultPortRanges").Index(i), r, err.Error()))
 		}
 	}
-	if args.Mesos != nil {
+	if args.Mesos != nil && len(args.Sources) == 0 {
 		errs = append(errs, validateMesos(path.Child("mesos"), args.Mesos)...)
 	}
 	return errs.ToAggregate()
+}
+
+// validateSources checks a list of offer sources: unique names, at most one
+// Embedded source, and Mesos sources that claim disjoint sets of nodes,
+// each with its own master and framework ID ConfigMap.
+func validateSources(path *field.Path, sources []config.OfferSourceConfig) field.ErrorList {
+	var errs field.ErrorList
+	names := map[string]int{}
+	masters := map[string]int{}
+	configMaps := map[string]int{}
+	embedded := -1
+	var mesosAt []int
+	for i, src := range sources {
+		p := path.Index(i)
+		for _, msg := range k8svalidation.IsDNS1123Label(src.Name) {
+			errs = append(errs, field.Invalid(p.Child("name"), src.Name, msg))
+		}
+		if j, dup := names[src.Name]; dup {
+			errs = append(errs, field.Duplicate(p.Child("name"), fmt.Sprintf("%s (also sources[%d])", src.Name, j)))
+		} else {
+			names[src.Name] = i
+		}
+		switch src.Type {
+		case config.OfferSourceEmbedded:
+			if embedded >= 0 {
+				errs = append(errs, field.Invalid(p.Child("type"), src.Type, fmt.Sprintf(
+					"sources[%d] is Embedded already: one embedded allocator serves every node no Mesos source selects", embedded)))
+			}
+			embedded = i
+			if len(src.NodeSelector) > 0 {
+				errs = append(errs, field.Forbidden(p.Child("nodeSelector"), "the Embedded source serves every node no Mesos source selects"))
+			}
+			if src.Mesos != nil {
+				errs = append(errs, field.Forbidden(p.Child("mesos"), "only for type Mesos"))
+			}
+		case config.OfferSourceMesos:
+			mesosAt = append(mesosAt, i)
+			if src.Mesos == nil {
+				errs = append(errs, field.Required(p.Child("mesos"), "required when type is Mesos"))
+				continue
+			}
+			errs = append(errs, validateMesos(p.Child("mesos"), src.Mesos)...)
+			if j, dup := masters[src.Mesos.Master]; dup {
+				errs = append(errs, field.Duplicate(p.Child("mesos", "master"), fmt.Sprintf("%s (also sources[%d]): one master is one source", src.Mesos.Master, j)))
+			} else {
+				masters[src.Mesos.Master] = i
+			}
+			if j, dup := configMaps[src.Mesos.FrameworkIDConfigMap]; dup {
+				errs = append(errs, field.Duplicate(p.Child("mesos", "frameworkIDConfigMap"), fmt.Sprintf(
+					"%s (also sources[%d]): each master's framework ID needs its own ConfigMap", src.Mesos.FrameworkIDConfigMap, j)))
+			} else {
+				configMaps[src.Mesos.FrameworkIDConfigMap] = i
+			}
+		default:
+			errs = append(errs, field.NotSupported(p.Child("type"), src.Type,
+				[]config.OfferSourceType{config.OfferSourceEmbedded, config.OfferSourceMesos}))
+		}
+		errs = append(errs, metav1validation.ValidateLabels(src.NodeSelector, p.Child("nodeSelector"))...)
+	}
+	if len(sources) > 1 {
+		for _, i := range mesosAt {
+			if len(sources[i].NodeSelector) == 0 {
+				errs = append(errs, field.Required(path.Index(i).Child("nodeSelector"),
+					"with several sources, each Mesos source names the nodes of its agents by label"))
+			}
+		}
+	}
+	for a, i := range mesosAt {
+		for _, j := range mesosAt[a+1:] {
+			si, sj := sources[i].NodeSelector, sources[j].NodeSelector
+			if len(si) > 0 && len(sj) > 0 && !config.DisjointSelectors(si, sj) {
+				errs = append(errs, field.Invalid(path.Index(j).Child("nodeSelector"), sj, fmt.Sprintf(
+					"may select nodes sources[%d] (%s) selects too: two sources must not claim one node; give both one label key with different values", i, sources[i].Name)))
+			}
+		}
+	}
+	return errs
 }
 
 func validateMesos(path *field.Path, m *config.MesosMasterConfig) field.ErrorList {
