@@ -325,17 +325,20 @@ func (pl *Offers) roomAfterPreemption(role, node string, ni fwk.NodeInfo) resour
 	room.Sub(resources.FromFramework(ni.GetRequested()))
 	room[v1.ResourcePods] = resources.AddSat(room[v1.ResourcePods], -int64(len(ni.GetPods())))
 	others := resources.Vector{}
-	for _, v := range pl.book.OnNode(node) {
-		if v.Role != role {
-			others.Add(v.Free)
-		}
-	}
 	if pl.plan != nil && !pl.source.LocalNode(node) {
-		// With a master's whole-agent offers, the room planned there for
-		// other roles is theirs too (plan.go): a pod that fits only in it
-		// must preempt (a role above its plan) rather than wait for room
-		// it may never be offered.
-		others = others.Max(pl.plan.others(node, role))
+		// A master offers the whole agent to one role, which takes only
+		// its planned part (plan.go) and returns the rest: the room
+		// planned there for other roles is theirs, a pod that fits only
+		// in it must preempt (a role above its plan) rather than wait for
+		// room it may never be offered; what another role is offered
+		// beyond its plan comes back to be offered again.
+		others = pl.plan.others(node, role)
+	} else {
+		for _, v := range pl.book.OnNode(node) {
+			if v.Role != role {
+				others.Add(v.Free)
+			}
+		}
 	}
 	room.Sub(others)
 	room.Sub(pl.source.HeldElsewhere(node))
