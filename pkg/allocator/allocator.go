@@ -214,9 +214,10 @@ func (a *Allocator) Cycle(ctx context.Context, h offer.Handler) {
 	in := a.input(now, agents)
 	out := fair.Fill(in)
 	offers := a.offers(now, in, out.Grants)
+	why := a.keptWhy(out.Why)
 	a.mu.Lock()
 	a.cycles++
-	a.why = out.Why
+	a.why = why
 	a.mu.Unlock()
 	metrics.AllocationCycleDuration.Observe(time.Since(start).Seconds())
 	if len(offers) > 0 {
@@ -229,6 +230,28 @@ func (a *Allocator) Cycle(ctx context.Context, h offer.Handler) {
 		}
 		logger.Info("Allocation cycle offered nothing", "uncoveredPods", demand, "unplaced", len(out.Why), "outstanding", a.Outstanding(), "duration", time.Since(start))
 	}
+}
+
+// keptWhy is the cycle's reasons, except for a pod still blocked (it
+// failed on every node: cluster.State's MarkBlocked), which keeps the
+// reason it had when it was last considered unblocked until capacity is
+// freed. Blocked, it leaves its role's demand and so the fair target: the
+// cycle would then say only that its role is at its fair share, hiding
+// the node selector or taint that keeps it out.
+func (a *Allocator) keptWhy(why map[types.UID]string) map[types.UID]string {
+	a.mu.Lock()
+	last := a.why
+	a.mu.Unlock()
+	freed := a.state.FreedVersion()
+	for uid, w := range last {
+		if p, ok := a.state.Pod(uid); ok && p.NodeName == "" && p.BlockedAt > freed {
+			if why == nil {
+				why = map[types.UID]string{}
+			}
+			why[uid] = w
+		}
+	}
+	return why
 }
 
 // Why says why the last cycle offered nothing for a pod ("" if it did, or

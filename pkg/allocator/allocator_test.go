@@ -318,3 +318,35 @@ func TestNodeChangesSeenByNextCycle(t *testing.T) {
 		t.Fatalf("n0 added: offers %+v, want n0 (default ports) and n1 (8080)", got)
 	}
 }
+
+// TestWhyKeptWhileBlocked: a pod that fits no node (it selects a label no
+// node has) gets its reason from the cycle; once the scheduler marks it
+// blocked it leaves the demand, and its reason must stay until capacity
+// is freed, or the MesosOffers plugin would say only "no outstanding
+// offer" and hide the selector (TestOffersKeepStockPlugins waited 60 s for
+// a reason naming it, once, in CI).
+func TestWhyKeptWhileBlocked(t *testing.T) {
+	ctx := context.Background()
+	a, st, rec, _ := setup(t, 0)
+	p := stPod("a", "picky", "1")
+	p.Spec.NodeSelector = map[string]string{"zone": "nowhere"}
+	st.UpsertPod(p)
+	a.Cycle(ctx, rec)
+	const want = "no node matches the pod's node selector, affinity and tolerations"
+	if why, noRoom := a.Why(p.UID); why != want || !noRoom {
+		t.Fatalf("Why = %q, %v; want %q", why, noRoom, want)
+	}
+	st.MarkBlocked(p.UID)
+	a.Cycle(ctx, rec)
+	if why, _ := a.Why(p.UID); why != want {
+		t.Errorf("blocked: Why = %q, want the reason kept (%q)", why, want)
+	}
+	// Placed (bound), its reason goes with the next cycle.
+	bound := p.DeepCopy()
+	bound.Spec.NodeName = "n1"
+	st.UpsertPod(bound)
+	a.Cycle(ctx, rec)
+	if why, _ := a.Why(p.UID); why != "" {
+		t.Errorf("bound: Why = %q, want none", why)
+	}
+}

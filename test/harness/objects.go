@@ -57,17 +57,21 @@ func Poll(ctx context.Context, timeout time.Duration, cond func(ctx context.Cont
 
 // WaitForPodBound waits until a pod is bound and returns its node.
 func WaitForPodBound(ctx context.Context, c kubernetes.Interface, namespace, name string, timeout time.Duration) (string, error) {
-	var node string
+	var node, why string
 	err := Poll(ctx, timeout, func(ctx context.Context) (bool, error) {
 		p, err := c.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
+			why = err.Error()
 			return false, nil
 		}
-		node = p.Spec.NodeName
+		node, why = p.Spec.NodeName, Unschedulable(p)
 		return node != "", nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("pod %s/%s not bound: %w", namespace, name, err)
+		if why == "" {
+			why = "no PodScheduled=False condition: never attempted, or still in flight"
+		}
+		return "", fmt.Errorf("pod %s/%s not bound (last: %s): %w", namespace, name, why, err)
 	}
 	return node, nil
 }
