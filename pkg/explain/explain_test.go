@@ -36,6 +36,18 @@ kube_mesos_role_guarantee{resource="cpu",role="b"} 2
 # TYPE kube_mesos_offers_total counter
 kube_mesos_offers_total{event="made",role="b"} 7
 kube_mesos_offers_total{event="declined",role="b"} 1
+# TYPE kube_mesos_source_offers_total counter
+kube_mesos_source_offers_total{event="made",source="dc1"} 40
+kube_mesos_source_offers_total{event="accepted",source="dc1"} 12
+kube_mesos_source_offers_total{event="made",source="plain"} 5
+# TYPE kube_mesos_source_connected gauge
+kube_mesos_source_connected{source="dc1"} 1
+kube_mesos_source_connected{source="dc2"} 0
+kube_mesos_source_connected{source="plain"} 1
+# TYPE kube_mesos_source_nodes gauge
+kube_mesos_source_nodes{source="dc1"} 2
+kube_mesos_source_nodes{source="dc2"} 3
+kube_mesos_source_nodes{source="plain"} 1
 `
 
 func TestExplainPendingPod(t *testing.T) {
@@ -68,6 +80,8 @@ func TestExplainPendingPod(t *testing.T) {
 		"Limit":      "none",
 		"Offers":     "made 7, accepted 0, declined 1, rescinded 0 (since the scheduler started)",
 		"DRF order":  "2 of 3 (lowest weighted share first): a 0.1 *b 0.25 c 0.5",
+		"Offer sources": "dc1 (connected; nodes 2; offers made 40, accepted 12); " +
+			"dc2 (NOT CONNECTED to its master; nodes 3; offers made 0, accepted 0); plain (connected; nodes 1; offers made 5, accepted 0)",
 	}
 	got := map[string]string{}
 	for _, l := range r.Lines {

@@ -10,6 +10,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
@@ -148,6 +149,7 @@ func (sc *Scenario) NamespaceObjects() []*v1.Namespace {
 // otherwise, capacity = allocatable.
 func (sc *Scenario) NodeObjects() []*v1.Node {
 	var out []*v1.Node
+	masters := sc.masterOfNode()
 	for _, spec := range sc.Nodes {
 		capacity := v1.ResourceList{v1.ResourcePods: resource.MustParse(defaultPodSlots)}
 		for name, amount := range spec.Capacity {
@@ -159,6 +161,9 @@ func (sc *Scenario) NodeObjects() []*v1.Node {
 				labels[k] = v
 			}
 			labels[v1.LabelHostname] = name
+			if m, ok := masters[name]; ok {
+				labels[LabelMaster] = m
+			}
 			out = append(out, &v1.Node{
 				ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
 				Spec:       v1.NodeSpec{Taints: append([]v1.Taint(nil), spec.Taints...)},
@@ -225,37 +230,135 @@ type Agent struct {
 // ephemeral-storage.
 const defaultAgentDiskMiB = 100000
 
-// Agents returns the Mesos agents: mesos.agents, else one per node
-// mirroring its cpu, memory, nvidia.com/gpu and ephemeral-storage.
+// Agents returns the Mesos agents of the single master: mesos.agents,
+// else one per node mirroring its cpu, memory, nvidia.com/gpu and
+// ephemeral-storage. With mesos.masters, see MasterAgents.
 func (sc *Scenario) Agents() []Agent {
 	var out []Agent
 	if sc.Mesos != nil && len(sc.Mesos.Agents) > 0 {
 		for _, a := range sc.Mesos.Agents {
-			ports := "[31000-32000]"
-			if a.Ports != "" {
-				ports = a.Ports
-			}
-			r, _ := resources.ParseRanges(ports) // validated
-			out = append(out, Agent{Hostname: a.Hostname, CPUs: a.CPUs, Mem: a.Mem, Disk: a.Disk, GPUs: a.GPUs,
-				Ports: r, Attributes: copyMap(a.Attributes)})
+			out = append(out, agentOf(a, nil))
 		}
 		return out
 	}
-	ports, _ := resources.ParseRanges("31000-32000")
 	for _, n := range sc.NodeObjects() {
-		alloc := resources.NodeAllocatable(n)
-		disk := float64(alloc[v1.ResourceEphemeralStorage]) / (1 << 20)
-		if disk == 0 {
-			disk = defaultAgentDiskMiB
+		out = append(out, agentOf(AgentSpec{Hostname: n.Name}, n))
+	}
+	return out
+}
+
+// MasterAgents returns the agents of each master of mesos.masters, by
+// name; an agent without cpus and mem mirrors its node.
+func (sc *Scenario) MasterAgents() map[string][]Agent {
+	if sc.Mesos == nil || len(sc.Mesos.Masters) == 0 {
+		return nil
+	}
+	nodes := map[string]*v1.Node{}
+	for _, n := range sc.NodeObjects() {
+		nodes[n.Name] = n
+	}
+	out := map[string][]Agent{}
+	for _, m := range sc.Mesos.Masters {
+		for _, a := range m.Agents {
+			var node *v1.Node
+			if a.CPUs == 0 && a.Mem == 0 {
+				node = nodes[a.Hostname]
+			}
+			out[m.Name] = append(out[m.Name], agentOf(a, node))
 		}
-		out = append(out, Agent{
-			Hostname: n.Name,
-			CPUs:     float64(alloc[v1.ResourceCPU]) / 1000,
-			Mem:      math.Floor(float64(alloc[v1.ResourceMemory]) / (1 << 20)),
-			Disk:     disk,
-			GPUs:     float64(alloc["nvidia.com/gpu"]),
-			Ports:    ports,
-		})
+	}
+	return out
+}
+
+// agentOf is an agent as specified, or mirroring node when it is given.
+func agentOf(a AgentSpec, node *v1.Node) Agent {
+	ports := "[31000-32000]"
+	if a.Ports != "" {
+		ports = a.Ports
+	}
+	r, _ := resources.ParseRanges(ports) // validated
+	if node == nil {
+		return Agent{Hostname: a.Hostname, CPUs: a.CPUs, Mem: a.Mem, Disk: a.Disk, GPUs: a.GPUs, Ports: r, Attributes: copyMap(a.Attributes)}
+	}
+	alloc := resources.NodeAllocatable(node)
+	disk := float64(alloc[v1.ResourceEphemeralStorage]) / (1 << 20)
+	if disk == 0 {
+		disk = defaultAgentDiskMiB
+	}
+	return Agent{
+		Hostname:   a.Hostname,
+		CPUs:       float64(alloc[v1.ResourceCPU]) / 1000,
+		Mem:        math.Floor(float64(alloc[v1.ResourceMemory]) / (1 << 20)),
+		Disk:       disk,
+		GPUs:       float64(alloc["nvidia.com/gpu"]),
+		Ports:      r,
+		Attributes: copyMap(a.Attributes),
+	}
+}
+
+// LabelMaster is the node label the simulator gives the nodes of each
+// master of mesos.masters (its name): the master's source selects them by
+// it.
+const LabelMaster = "simulate.kube-mesos.io/mesos-master"
+
+// Offer source names in reports: the embedded allocator's and the single
+// master's (the names the scheduler gives the sources of the
+// configuration without sources); several masters go by their names.
+const (
+	SourceEmbedded = "embedded"
+	SourceMesos    = "mesos"
+)
+
+// masterOfNode maps each node of mesos.masters to its master.
+func (sc *Scenario) masterOfNode() map[string]string {
+	if sc.Mesos == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, m := range sc.Mesos.Masters {
+		for _, a := range m.Agents {
+			out[a.Hostname] = m.Name
+		}
+	}
+	return out
+}
+
+// NodeSources names the offer source of each node: the embedded
+// allocator's without mesos; the single master's for its agents' nodes
+// (nodes without an agent get none: nothing is offered there); with
+// mesos.masters, each master's for its agents' nodes and the embedded
+// allocator's for the rest.
+func (sc *Scenario) NodeSources() map[string]string {
+	out := map[string]string{}
+	nodes := sc.nodeNames()
+	switch {
+	case sc.Mesos == nil:
+		for n := range nodes {
+			out[n] = SourceEmbedded
+		}
+	case len(sc.Mesos.Masters) > 0:
+		masters := sc.masterOfNode()
+		for n := range nodes {
+			out[n] = SourceEmbedded
+			if m, ok := masters[n]; ok {
+				out[n] = m
+			}
+		}
+	default:
+		for _, a := range sc.Agents() {
+			if nodes.Has(a.Hostname) {
+				out[a.Hostname] = SourceMesos
+			}
+		}
+	}
+	return out
+}
+
+// nodeNames is the set of the scenario's node names.
+func (sc *Scenario) nodeNames() sets.Set[string] {
+	out := sets.New[string]()
+	for _, spec := range sc.Nodes {
+		out.Insert(spec.NodeNames()...)
 	}
 	return out
 }
@@ -281,13 +384,28 @@ func (sc *Scenario) RoleWeights() map[string]float64 {
 // scheduler: the profile of manifests/config/minimal.yaml (all three
 // plugins, DRF as queue sort and preemption), the DRF args of the scenario
 // with the namespaces' quotas as role guarantees and limits, the scaled
-// down timings, and, with masterURL set, the Mesos master as offer source.
-func (sc *Scenario) SchedulerConfig(masterURL string) (string, error) {
-	offers := map[string]any{"source": "Embedded", "allocationInterval": AllocationInterval.String(), "refuseSeconds": RefuseSeconds}
-	if masterURL != "" {
+// down timings, and the offer sources: the embedded allocator without
+// masterURLs; the single master (masterURLs[SourceMesos]); with
+// mesos.masters, one source per master (by name) selecting its nodes by
+// LabelMaster, and the embedded allocator for the rest.
+func (sc *Scenario) SchedulerConfig(masterURLs map[string]string) (string, error) {
+	offers := map[string]any{"allocationInterval": AllocationInterval.String(), "refuseSeconds": RefuseSeconds}
+	switch {
+	case len(masterURLs) == 0:
+		offers["source"] = "Embedded"
+	case sc.Mesos != nil && len(sc.Mesos.Masters) > 0:
+		var sources []any
+		for _, m := range sc.Mesos.Masters {
+			sources = append(sources, map[string]any{
+				"name": m.Name, "type": "Mesos", "nodeSelector": map[string]string{LabelMaster: m.Name},
+				"mesos": map[string]any{"master": masterURLs[m.Name], "frameworkIDConfigMap": "default/kube-mesos-scheduler-framework-" + m.Name},
+			})
+		}
+		offers["sources"] = append(sources, map[string]any{"name": SourceEmbedded, "type": "Embedded"})
+	default:
 		offers["source"] = "Mesos"
 		offers["mesos"] = map[string]any{
-			"master":               masterURL,
+			"master":               masterURLs[SourceMesos],
 			"frameworkIDConfigMap": "default/kube-mesos-scheduler-framework",
 		}
 	}

@@ -21,6 +21,50 @@ type Report struct {
 	Namespaces map[string]*NamespaceReport `json:"namespaces"`
 	Nodes      map[string]*NodeReport      `json:"nodes"`
 	Pods       []PodReport                 `json:"pods"`
+	// Sources are the offer sources by name: "embedded" (the embedded
+	// allocator), "mesos" (the single master), or each master's name and
+	// "embedded" with mesos.masters.
+	Sources map[string]*SourceReport `json:"sources,omitempty"`
+}
+
+// SourceReport is one offer source's part in the run.
+type SourceReport struct {
+	// Agents it serves: a master's agents, the embedded allocator's nodes.
+	Agents int `json:"agents"`
+	// Offers it made during the run.
+	Offers int `json:"offers"`
+	// Pods bound on its nodes.
+	Pods int `json:"pods"`
+	// Connected: subscribed to its master at the end (always, for the
+	// embedded allocator).
+	Connected bool `json:"connected"`
+}
+
+// SourceStats is what the run measured of one source.
+type SourceStats struct {
+	Agents, Offers int
+	Connected      bool
+}
+
+// AddSources names each node's offer source (nodeSource, from the
+// scenario: Scenario.NodeSources) and reports each source: stats as
+// measured, and the pods bound on its nodes, counted from the report.
+func (r *Report) AddSources(nodeSource map[string]string, stats map[string]SourceStats) {
+	r.Sources = map[string]*SourceReport{}
+	for name, st := range stats {
+		r.Sources[name] = &SourceReport{Agents: st.Agents, Offers: st.Offers, Connected: st.Connected}
+	}
+	for name, n := range r.Nodes {
+		src, ok := nodeSource[name]
+		if !ok {
+			continue
+		}
+		n.Source = src
+		if r.Sources[src] == nil {
+			r.Sources[src] = &SourceReport{}
+		}
+		r.Sources[src].Pods += n.Pods
+	}
 }
 
 // NamespaceReport is one tenant's outcome.
@@ -62,6 +106,9 @@ type NodeReport struct {
 	Arch        string            `json:"arch,omitempty"`
 	// Accelerator is the GPU product label (nvidia.com/gpu.product).
 	Accelerator string `json:"accelerator,omitempty"`
+	// Source names the offer source serving the node (none: a node no
+	// source offers, e.g. without an agent of the single master).
+	Source string `json:"source,omitempty"`
 }
 
 // PodReport is one pod's outcome: its node, or why it waits.

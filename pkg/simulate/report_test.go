@@ -157,6 +157,7 @@ func TestPendingReason(t *testing.T) {
 func TestWriteText(t *testing.T) {
 	r := BuildReport(paper(t))
 	r.Scenario, r.Mode, r.Settled, r.Seconds = "paper.yaml", ModeEmbedded, true, 1.25
+	r.AddSources(map[string]string{"n1": SourceEmbedded}, map[string]SourceStats{SourceEmbedded: {Agents: 1, Offers: 7, Connected: true}})
 	var b bytes.Buffer
 	if err := WriteText(&b, r); err != nil {
 		t.Fatal(err)
@@ -168,7 +169,9 @@ func TestWriteText(t *testing.T) {
 		"NAMESPACE  ROLE  WEIGHT  BOUND  PENDING  PREEMPTED  DOMINANT SHARE",
 		"a          a     2       3      1        0          0.667 (memory)  0.333     cpu=3 memory=12Gi",
 		"a: 1 pod(s): 0/1 nodes are available: 1 Insufficient cpu.",
-		"n1    amd64  -            5     9/9  14Gi/18Gi",
+		"n1    embedded  amd64  -            5     9/9  14Gi/18Gi",
+		// 5 pods bound on n1, the embedded allocator's only node.
+		"embedded      1       7       5     true",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)

@@ -110,6 +110,19 @@ type MesosSpec struct {
 	// the node's cpu, memory (MiB), nvidia.com/gpu and ephemeral-storage
 	// (MiB, default 100000) and ports 31000-32000.
 	Agents []AgentSpec `json:"agents,omitempty"`
+	// Masters runs several masters at once instead (docs/federation.md),
+	// each with its agents; the nodes no master lists are served by the
+	// embedded allocator. Not with agents.
+	Masters []MasterSpec `json:"masters,omitempty"`
+}
+
+// MasterSpec is one of several Mesos masters.
+type MasterSpec struct {
+	// Name names the master's offer source (a DNS label, not "embedded").
+	Name string `json:"name"`
+	// Agents of the master, one per node it serves: an agent without cpus
+	// and mem has its node's resources.
+	Agents []AgentSpec `json:"agents"`
 }
 
 // AgentSpec is one Mesos agent, in Mesos' units.

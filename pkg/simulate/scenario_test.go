@@ -305,7 +305,11 @@ drf: {resources: [cpu, memory, nvidia.com/gpu], excludedResourceNames: [nvidia.c
 	for _, tc := range []struct {
 		master, source string
 	}{{"", "Embedded"}, {"http://127.0.0.1:5050", "Mesos"}} {
-		out, err := sc.SchedulerConfig(tc.master)
+		var urls map[string]string
+		if tc.master != "" {
+			urls = map[string]string{SourceMesos: tc.master}
+		}
+		out, err := sc.SchedulerConfig(urls)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -348,5 +352,83 @@ drf: {resources: [cpu, memory, nvidia.com/gpu], excludedResourceNames: [nvidia.c
 		if diff := cmp.Diff([]any{"nvidia.com/gpu"}, args["DRF"]["excludedResourceNames"]); diff != "" {
 			t.Errorf("excludedResourceNames (-want +got):\n%s", diff)
 		}
+	}
+}
+
+// TestSeveralMasters: mesos.masters makes one source per master, selecting
+// the nodes of its agents by LabelMaster, and the embedded allocator for
+// the rest; each node of the report is named by its source; an agent
+// without resources mirrors its node.
+func TestSeveralMasters(t *testing.T) {
+	sc, err := Decode([]byte(`
+nodes:
+  - {name: a, count: 2, capacity: {cpu: 4, memory: 8Gi}}
+  - {name: b, capacity: {cpu: 8, memory: 16Gi}}
+  - {name: plain, capacity: {cpu: 2, memory: 4Gi}}
+namespaces: [{name: x}]
+mesos:
+  masters:
+    - name: dc1
+      agents: [{hostname: a-1}, {hostname: a-2}]
+    - name: dc2
+      agents: [{hostname: b, cpus: 6, mem: 12288}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a-1": "dc1", "a-2": "dc1", "b": "dc2", "plain": SourceEmbedded}
+	if diff := cmp.Diff(want, sc.NodeSources()); diff != "" {
+		t.Errorf("node sources (-want +got):\n%s", diff)
+	}
+	for _, n := range sc.NodeObjects() {
+		if got, wantLabel := n.Labels[LabelMaster], map[string]string{"a-1": "dc1", "a-2": "dc1", "b": "dc2"}[n.Name]; got != wantLabel {
+			t.Errorf("node %s labelled %q, want %q", n.Name, got, wantLabel)
+		}
+	}
+	agents := sc.MasterAgents()
+	if len(agents["dc1"]) != 2 || agents["dc1"][0].CPUs != 4 || agents["dc1"][0].Mem != 8192 || agents["dc2"][0].CPUs != 6 || agents["dc2"][0].Mem != 12288 {
+		t.Errorf("agents %+v", agents)
+	}
+	out, err := sc.SchedulerConfig(map[string]string{"dc1": "http://m1:5050", "dc2": "http://m2:5050"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"sources:", "name: dc1", "simulate.kube-mesos.io/mesos-master: dc1", "master: http://m2:5050",
+		"frameworkIDConfigMap: default/kube-mesos-scheduler-framework-dc2", "type: Embedded"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("config lacks %q:\n%s", s, out)
+		}
+	}
+	if strings.Contains(out, "source: ") {
+		t.Errorf("config sets source with sources:\n%s", out)
+	}
+}
+
+// TestSeveralMastersInvalid: each mistake in mesos.masters names its field.
+func TestSeveralMastersInvalid(t *testing.T) {
+	for _, tc := range []struct{ masters, want string }{
+		{`[{name: dc1, agents: [{hostname: nope}]}]`, "mesos.masters[0].agents[0].hostname: Not found"},
+		{`[{name: dc1, agents: [{hostname: node-1}]}, {name: dc2, agents: [{hostname: node-1}]}]`, "mesos.masters[1].agents[0].hostname: Invalid value"},
+		{`[{name: dc1, agents: [{hostname: node-1}]}, {name: dc1, agents: [{hostname: node-2}]}]`, "mesos.masters[1].name: Duplicate"},
+		{`[{name: embedded, agents: [{hostname: node-1}]}]`, "mesos.masters[0].name"},
+		{`[{name: DC1, agents: [{hostname: node-1}]}]`, "mesos.masters[0].name"},
+		{`[{name: dc1, agents: []}]`, "mesos.masters[0].agents: Required"},
+	} {
+		_, err := Decode([]byte(`
+nodes: [{name: node, count: 2, capacity: {cpu: 1}}]
+namespaces: [{name: x}]
+mesos:
+  masters: ` + tc.masters + "\n"))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("masters %s: error %v, want one naming %q", tc.masters, err, tc.want)
+		}
+	}
+	_, err := Decode([]byte(`
+nodes: [{name: node-1, capacity: {cpu: 1}}]
+namespaces: [{name: x}]
+mesos: {agents: [{hostname: node-1, cpus: 1, mem: 1}], masters: [{name: dc1, agents: [{hostname: node-1}]}]}
+`))
+	if err == nil || !strings.Contains(err.Error(), "mesos.agents: Forbidden") {
+		t.Errorf("agents with masters: %v", err)
 	}
 }

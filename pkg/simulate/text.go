@@ -17,6 +17,9 @@ func WriteText(w io.Writer, r *Report) error {
 	source := "the embedded allocator"
 	if r.Mode == ModeMesos {
 		source = "the Mesos master emulator"
+		if masters := len(r.Sources) - 1; r.Sources[SourceEmbedded] != nil && masters > 0 {
+			source = fmt.Sprintf("%d Mesos master emulators and the embedded allocator", masters)
+		}
 	}
 	bound, pending := 0, 0
 	for _, ns := range r.Namespaces {
@@ -57,14 +60,14 @@ func WriteText(w io.Writer, r *Report) error {
 	b.WriteString("\n")
 	extended := extendedResources(r.Nodes)
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	header := "NODE\tARCH\tACCELERATOR\tPODS\tCPU\tMEMORY"
+	header := "NODE\tSOURCE\tARCH\tACCELERATOR\tPODS\tCPU\tMEMORY"
 	for _, e := range extended {
 		header += "\t" + strings.ToUpper(e)
 	}
 	fmt.Fprintln(tw, header)
 	for _, name := range sortedKeys(r.Nodes) {
 		n := r.Nodes[name]
-		row := fmt.Sprintf("%s\t%s\t%s\t%d\t%s\t%s", name, orDash(n.Arch), orDash(n.Accelerator), n.Pods,
+		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%s\t%s", name, orDash(n.Source), orDash(n.Arch), orDash(n.Accelerator), n.Pods,
 			usage(n, string(v1.ResourceCPU)), usage(n, string(v1.ResourceMemory)))
 		for _, e := range extended {
 			row += "\t" + usage(n, e)
@@ -73,6 +76,18 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if len(r.Sources) > 0 {
+		b.WriteString("\n")
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "OFFER SOURCE\tAGENTS\tOFFERS\tPODS\tCONNECTED")
+		for _, name := range sortedKeys(r.Sources) {
+			src := r.Sources[name]
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%v\n", name, src.Agents, src.Offers, src.Pods, src.Connected)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -37,6 +37,7 @@ func Validate(sc *Scenario) error {
 	errs = append(errs, validateWorkloads(field.NewPath("workloads"), sc.Workloads, declared)...)
 	if sc.Mesos != nil {
 		errs = append(errs, validateAgents(field.NewPath("mesos", "agents"), sc.Mesos.Agents)...)
+		errs = append(errs, validateMasters(field.NewPath("mesos"), sc.Mesos, sc.nodeNames())...)
 	}
 	return errs.ToAggregate()
 }
@@ -216,6 +217,48 @@ func validateAnnotations(path *field.Path, annotations map[string]string) field.
 	for _, k := range sortedKeys(annotations) {
 		for _, msg := range validation.IsQualifiedName(strings.ToLower(k)) {
 			errs = append(errs, field.Invalid(path, k, msg))
+		}
+	}
+	return errs
+}
+
+// validateMasters checks mesos.masters: unique DNS-label names other than
+// the embedded allocator's, agents on nodes of the scenario, no node an
+// agent of two masters, and not together with mesos.agents.
+func validateMasters(path *field.Path, m *MesosSpec, nodes sets.Set[string]) field.ErrorList {
+	var errs field.ErrorList
+	if len(m.Masters) > 0 && len(m.Agents) > 0 {
+		errs = append(errs, field.Forbidden(path.Child("agents"), "set either agents (one master) or masters (several), not both"))
+	}
+	names := sets.New[string]()
+	owner := map[string]string{}
+	for i, ms := range m.Masters {
+		p := path.Child("masters").Index(i)
+		for _, msg := range validation.IsDNS1123Label(ms.Name) {
+			errs = append(errs, field.Invalid(p.Child("name"), ms.Name, msg))
+		}
+		if ms.Name == SourceEmbedded {
+			errs = append(errs, field.Invalid(p.Child("name"), ms.Name, "names the embedded allocator's source"))
+		}
+		if names.Has(ms.Name) {
+			errs = append(errs, field.Duplicate(p.Child("name"), ms.Name))
+		}
+		names.Insert(ms.Name)
+		if len(ms.Agents) == 0 {
+			errs = append(errs, field.Required(p.Child("agents"), "a master needs at least one agent"))
+		}
+		errs = append(errs, validateAgents(p.Child("agents"), ms.Agents)...)
+		for j, a := range ms.Agents {
+			ap := p.Child("agents").Index(j).Child("hostname")
+			switch {
+			case a.Hostname == "":
+			case !nodes.Has(a.Hostname):
+				errs = append(errs, field.NotFound(ap, a.Hostname))
+			case owner[a.Hostname] != "" && owner[a.Hostname] != ms.Name:
+				errs = append(errs, field.Invalid(ap, a.Hostname, fmt.Sprintf("node %s is an agent of master %s already: two sources must not claim one node", a.Hostname, owner[a.Hostname])))
+			default:
+				owner[a.Hostname] = ms.Name
+			}
 		}
 	}
 	return errs

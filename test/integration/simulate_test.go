@@ -251,3 +251,42 @@ func TestSimulateLimits(t *testing.T) {
 		t.Errorf("--timeout 1ms: exit status %d after %v, stderr %q; want 1 and the timeout named", code, time.Since(start), stderr.String())
 	}
 }
+
+// TestSimulateFederation runs examples/mesos/federation.yaml: two masters
+// (dc1: a-1, a-2; dc2: b-1, b-2) and two plain nodes, every node ⟨4 CPU, 8
+// GiB⟩. Weighted DRF over the union (the scenario's comment): a 4, b 8, c
+// 12. Each node holds 4 one-CPU pods, so each source has 8 pods on its two
+// nodes; the JSON report names every node's source and counts per source.
+func TestSimulateFederation(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := runner.Main([]string{"--scenario", "../../examples/mesos/federation.yaml", "--output", "json",
+		"--log-file", filepath.Join(dir, "simulate.log")}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit status %d, stderr:\n%s", code, stderr.String())
+	}
+	var r simulate.Report
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("stdout is not one JSON report: %v\n%s", err, stdout.String())
+	}
+	for ns, want := range map[string]int{"a": 4, "b": 8, "c": 12} {
+		if got := r.Namespaces[ns]; got == nil || got.Bound != want {
+			t.Errorf("namespace %s: %+v, want %d bound", ns, got, want)
+		}
+	}
+	wantSource := map[string]string{"a-1": "dc1", "a-2": "dc1", "b-1": "dc2", "b-2": "dc2", "plain-1": "embedded", "plain-2": "embedded"}
+	for node, src := range wantSource {
+		if n := r.Nodes[node]; n == nil || n.Source != src || n.Pods != 4 {
+			t.Errorf("node %s: %+v, want source %s and 4 pods", node, n, src)
+		}
+	}
+	for _, src := range []string{"dc1", "dc2", "embedded"} {
+		s := r.Sources[src]
+		if s == nil || s.Agents != 2 || s.Pods != 8 || s.Offers == 0 || !s.Connected {
+			t.Errorf("source %s: %+v, want 2 agents, 8 pods, some offers, connected", src, s)
+		}
+	}
+	if len(r.Sources) != 3 {
+		t.Errorf("sources %v, want dc1, dc2 and embedded", r.Sources)
+	}
+}

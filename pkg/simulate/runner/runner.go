@@ -12,18 +12,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/component-base/metrics/legacyregistry"
 
 	"github.com/kube-mesos/kube-mesos-scheduler/internal/controlplane"
 	emulator "github.com/kube-mesos/kube-mesos-scheduler/internal/mesosemulator"
+	"github.com/kube-mesos/kube-mesos-scheduler/pkg/metrics"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/drf"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/plugins/offers"
 	"github.com/kube-mesos/kube-mesos-scheduler/pkg/simulate"
@@ -121,22 +125,38 @@ func Run(ctx context.Context, sc *simulate.Scenario, opts Options) (*Result, err
 	if err := controlplane.CreateNodes(run, c, sc.NodeObjects()...); err != nil {
 		return nil, bounded(err)
 	}
-	masterURL := ""
+	var masterURLs map[string]string
+	agents := map[string]int{}
 	if opts.Mode == simulate.ModeMesos {
-		m, err := startMaster(sc)
-		if err != nil {
-			return nil, fmt.Errorf("Mesos master emulator: %w", err)
+		masters := sc.MasterAgents()
+		if len(masters) == 0 {
+			masters = map[string][]simulate.Agent{simulate.SourceMesos: sc.Agents()}
 		}
-		defer m.Close()
-		masterURL = m.URL()
-		progress("Mesos master emulator at %s with %d agents", masterURL, len(sc.Agents()))
+		masterURLs = map[string]string{}
+		for _, name := range slices.Sorted(maps.Keys(masters)) {
+			m, err := startMaster(sc, masters[name])
+			if err != nil {
+				return nil, fmt.Errorf("Mesos master emulator %s: %w", name, err)
+			}
+			defer m.Close()
+			masterURLs[name] = m.URL()
+			agents[name] = len(masters[name])
+			progress("Mesos master emulator %s at %s with %d agents", name, m.URL(), len(masters[name]))
+		}
 	}
+	nodeSources := sc.NodeSources()
+	for _, src := range nodeSources {
+		if src == simulate.SourceEmbedded {
+			agents[src]++
+		}
+	}
+	offersBefore := sourceOffers()
 	pods := sc.PodObjects()
 	progress("creating %d pods", len(pods))
 	if err := controlplane.CreatePods(run, c, pods...); err != nil {
 		return nil, bounded(err)
 	}
-	cfg, err := sc.SchedulerConfig(masterURL)
+	cfg, err := sc.SchedulerConfig(masterURLs)
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +175,12 @@ func Run(ctx context.Context, sc *simulate.Scenario, opts Options) (*Result, err
 			nr.Preempted = n
 		}
 	}
+	offersAfter, connected := sourceOffers(), sourceConnected()
+	stats := map[string]simulate.SourceStats{}
+	for name, n := range agents {
+		stats[name] = simulate.SourceStats{Agents: n, Offers: int(offersAfter[name] - offersBefore[name]), Connected: connected[name]}
+	}
+	report.AddSources(nodeSources, stats)
 	report.Settled = err == nil
 	report.Seconds = w.settledAt.Sub(w.start).Seconds()
 	if err != nil {
@@ -200,15 +226,15 @@ func withDefaults(sc *simulate.Scenario, o Options) Options {
 	return o
 }
 
-// startMaster starts the emulator with the scenario's agents and the
-// roles' weights (so that its DRF agrees with ours).
-func startMaster(sc *simulate.Scenario) (*emulator.Master, error) {
+// startMaster starts an emulated master with the agents and the roles'
+// weights (so that its DRF agrees with ours).
+func startMaster(sc *simulate.Scenario, agents []simulate.Agent) (*emulator.Master, error) {
 	cfg := emulator.Config{
 		RoleWeights:        sc.RoleWeights(),
 		AllocationInterval: simulate.AllocationInterval,
 		DefaultRefuse:      simulate.RefuseSeconds * time.Second,
 	}
-	for _, a := range sc.Agents() {
+	for _, a := range agents {
 		var ports []emulator.PortRange
 		for _, r := range a.Ports {
 			ports = append(ports, emulator.PortRange{Begin: r.Begin, End: r.End})
@@ -358,4 +384,48 @@ func fingerprint(pods []v1.Pod) (string, bool) {
 		fmt.Fprintf(&b, "%s/%s/%s=%s;", p.Namespace, p.Name, p.UID, p.Spec.NodeName)
 	}
 	return b.String(), final
+}
+
+// sourceOffers reads the offers each source made so far from the
+// scheduler's metrics (it runs in this process): kube_mesos_source_offers_total.
+func sourceOffers() map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range gather("kube_mesos_source_offers_total") {
+		if labelOf(m, "event") == metrics.OfferMade {
+			out[labelOf(m, "source")] += m.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
+// sourceConnected reads whether each source is connected
+// (kube_mesos_source_connected, refreshed every few seconds).
+func sourceConnected() map[string]bool {
+	out := map[string]bool{}
+	for _, m := range gather("kube_mesos_source_connected") {
+		out[labelOf(m, "source")] = m.GetGauge().GetValue() == 1
+	}
+	return out
+}
+
+func gather(name string) []*dto.Metric {
+	families, err := legacyregistry.DefaultGatherer.Gather()
+	if err != nil {
+		return nil
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			return f.GetMetric()
+		}
+	}
+	return nil
+}
+
+func labelOf(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
 }
