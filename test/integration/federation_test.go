@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -52,15 +53,7 @@ func startMaster(t *testing.T, cfg emulator.Config, hosts ...string) *emulator.M
 			CPUs: 4, Mem: 8192, Disk: 100000, Ports: []emulator.PortRange{{Begin: 31000, End: 32000}},
 		}})
 	}
-	if cfg.AllocationInterval == 0 {
-		cfg.AllocationInterval = 100 * time.Millisecond
-	}
-	m, err := emulator.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
-	return m
+	return startEmulator(t, cfg)
 }
 
 // federationProfile is our profile with one Mesos source per named master
@@ -326,7 +319,7 @@ func TestFederationMasterDown(t *testing.T) {
 		after[p.Name] = p.UID
 	}
 	for name, uid := range before {
-		if deleted := contains(gone, name); !deleted && after[name] != uid {
+		if deleted := slices.Contains(gone, name); !deleted && after[name] != uid {
 			t.Errorf("pod %s was evicted or replaced (uid %s -> %q)", name, uid, after[name])
 		}
 	}
@@ -428,13 +421,4 @@ func TestFederationNodeMigratesToEmbedded(t *testing.T) {
 		}
 	}
 	checkTasksBySource(t, e, []string{"m"}, map[string]*emulator.Master{"dc1": dc1}, map[string]string{"a1": "dc1"})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -31,6 +31,13 @@ func startMesos(t *testing.T, e *env, agents map[string][3]float64, cfg emulator
 			t.Fatal(err)
 		}
 	}
+	return startEmulator(t, cfg)
+}
+
+// startEmulator starts an emulated master (allocation interval 100 ms
+// unless set), closed at the end of the test.
+func startEmulator(t *testing.T, cfg emulator.Config) *emulator.Master {
+	t.Helper()
 	if cfg.AllocationInterval == 0 {
 		cfg.AllocationInterval = 100 * time.Millisecond
 	}
