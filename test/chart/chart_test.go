@@ -505,6 +505,7 @@ func TestRefusesBadValues(t *testing.T) {
 		{"two CAs", mesosMode(map[string]any{"master": "zk://zk:2181/mesos", "tls": map[string]any{"caSecret": "a", "caConfigMap": "b"}}), "caSecret"},
 		{"source in args", map[string]any{"plugins": map[string]any{"mesosOffers": map[string]any{"args": map[string]any{"source": "Mesos"}}}}, "set mode: mesos"},
 		{"mesos in args", map[string]any{"plugins": map[string]any{"mesosOffers": map[string]any{"args": map[string]any{"mesos": map[string]any{"master": "zk://zk:2181/mesos"}}}}}, "use the mesos values"},
+		{"sources in args", map[string]any{"plugins": map[string]any{"mesosOffers": map[string]any{"args": map[string]any{"sources": []any{map[string]any{"name": "dc1", "type": "Mesos"}}}}}}, "this chart configures one offer source"},
 		{"Mesos standbys that subscribe", map[string]any{"mode": "mesos", "mesos": map[string]any{"master": "zk://zk:2181/mesos"}, "leaderElection": map[string]any{"delayCacheUntilActive": false}}, "delayCacheUntilActive"},
 		{"ServiceMonitor without Service", map[string]any{"metrics": map[string]any{"service": map[string]any{"enabled": false}, "serviceMonitor": map[string]any{"enabled": true}}}, "metrics.service.enabled"},
 		{"ServiceMonitor without a token", map[string]any{"metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true}}}, "metrics.serviceMonitor.authorization.credentials.name"},

@@ -121,6 +121,9 @@ and mesos from .Values.mesos.
 {{- if hasKey $args "mesos" }}
 {{- fail "plugins.mesosOffers.args.mesos is set by the chart: use the mesos values" }}
 {{- end }}
+{{- if hasKey $args "sources" }}
+{{- fail "plugins.mesosOffers.args.sources: this chart configures one offer source (mode: embedded or mesos); for several, run the scheduler with a configuration of your own (docs/federation.md)" }}
+{{- end }}
 {{- $m := .Values.mesos }}
 {{- if include "kms.mesosMode" . }}
 {{- $cfg := deepCopy $m.extraConfig }}
