@@ -94,7 +94,7 @@ func runSourceGauges(ctx context.Context, m *offer.Multi, st *cluster.State) {
 			}
 			metrics.SourceConnected.WithLabelValues(name).Set(v)
 		}
-		for name, n := range NodesBySource(m, st) {
+		for name, n := range nodesBySource(m, st) {
 			metrics.SourceNodes.WithLabelValues(name).Set(float64(n))
 		}
 		select {
@@ -105,8 +105,8 @@ func runSourceGauges(ctx context.Context, m *offer.Multi, st *cluster.State) {
 	}
 }
 
-// NodesBySource counts the schedulable nodes each source serves.
-func NodesBySource(m *offer.Multi, st *cluster.State) map[string]int {
+// nodesBySource counts the schedulable nodes each source serves.
+func nodesBySource(m *offer.Multi, st *cluster.State) map[string]int {
 	out := map[string]int{}
 	members, claims := m.Members(), m.Claims()
 	for _, mb := range members {
