@@ -261,20 +261,22 @@ func (r *Report) shares(m map[string]*dto.MetricFamily, add func(string, string,
 	add("Limit", "%s", perResource(m["kube_mesos_role_limit"], role, "none"))
 	add("Pending pods", "%s of role %s", number(byRole(m["kube_mesos_role_pending_pods"])[role]), role)
 	add("Offers", "%s", offersOf(m["kube_mesos_offers_total"], role))
-	if src := sourcesOf(m["kube_mesos_source_offers_total"], m["kube_mesos_source_connected"], m["kube_mesos_source_nodes"]); src != "" {
+	if src := sourcesOf(m["kube_mesos_source_offers_total"], m["kube_mesos_source_connected"], m["kube_mesos_source_leader_info"], m["kube_mesos_source_nodes"]); src != "" {
 		add("Offer sources", "%s", src)
 	}
 	add("DRF order", "%s", order(weighted, role))
 }
 
 // sourcesOf says, per offer source (a Mesos master or the embedded
-// allocator), whether it is connected, how many nodes it serves and the
+// allocator), whether it is connected (and to which leader), how many
+// nodes it serves and the
 // offers it made and had accepted (all roles, since the scheduler
 // started), so a pod waiting for a disconnected master's nodes shows it.
 // "" when the scheduler publishes no source metrics.
-func sourcesOf(offered, connected, nodes *dto.MetricFamily) string {
+func sourcesOf(offered, connected, leaders, nodes *dto.MetricFamily) string {
 	type src struct {
 		connected, seen       bool
+		leader                string
 		nodes, made, accepted float64
 	}
 	by := map[string]*src{}
@@ -287,6 +289,11 @@ func sourcesOf(offered, connected, nodes *dto.MetricFamily) string {
 	for _, m := range connected.GetMetric() {
 		s := get(label(m, "source"))
 		s.connected, s.seen = value(m) == 1, true
+	}
+	for _, m := range leaders.GetMetric() {
+		if value(m) == 1 {
+			get(label(m, "source")).leader = label(m, "leader")
+		}
 	}
 	for _, m := range nodes.GetMetric() {
 		get(label(m, "source")).nodes = value(m)
@@ -309,8 +316,11 @@ func sourcesOf(offered, connected, nodes *dto.MetricFamily) string {
 	for _, n := range names {
 		s := by[n]
 		state := "connected"
-		if s.seen && !s.connected {
+		switch {
+		case s.seen && !s.connected:
 			state = "NOT CONNECTED to its master"
+		case s.leader != "":
+			state = "connected to " + s.leader
 		}
 		parts = append(parts, fmt.Sprintf("%s (%s; nodes %s; offers made %s, accepted %s)", n, state, number(s.nodes), number(s.made), number(s.accepted)))
 	}

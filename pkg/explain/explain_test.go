@@ -44,6 +44,8 @@ kube_mesos_source_offers_total{event="made",source="plain"} 5
 kube_mesos_source_connected{source="dc1"} 1
 kube_mesos_source_connected{source="dc2"} 0
 kube_mesos_source_connected{source="plain"} 1
+# TYPE kube_mesos_source_leader_info gauge
+kube_mesos_source_leader_info{leader="m1.dc1:5050",source="dc1"} 1
 # TYPE kube_mesos_source_nodes gauge
 kube_mesos_source_nodes{source="dc1"} 2
 kube_mesos_source_nodes{source="dc2"} 3
@@ -80,7 +82,7 @@ func TestExplainPendingPod(t *testing.T) {
 		"Limit":      "none",
 		"Offers":     "made 7, accepted 0, declined 1, rescinded 0 (since the scheduler started)",
 		"DRF order":  "2 of 3 (lowest weighted share first): a 0.1 *b 0.25 c 0.5",
-		"Offer sources": "dc1 (connected; nodes 2; offers made 40, accepted 12); " +
+		"Offer sources": "dc1 (connected to m1.dc1:5050; nodes 2; offers made 40, accepted 12); " +
 			"dc2 (NOT CONNECTED to its master; nodes 3; offers made 0, accepted 0); plain (connected; nodes 1; offers made 5, accepted 0)",
 	}
 	got := map[string]string{}

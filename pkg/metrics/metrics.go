@@ -108,6 +108,13 @@ var (
 		Help:           "1 while the offer source is subscribed to its Mesos master (always 1 for the embedded allocator), else 0.",
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"source"})
+	// SourceLeader names the master each source is subscribed to (1 on the
+	// current leader's series; none while disconnected).
+	SourceLeader = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace: namespace, Name: "source_leader_info",
+		Help:           "1 for the leading Mesos master (host:port) each offer source is subscribed to.",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"source", "leader"})
 	// SourceNodes counts the schedulable nodes each source serves.
 	SourceNodes = metrics.NewGaugeVec(&metrics.GaugeOpts{
 		Namespace: namespace, Name: "source_nodes",
@@ -124,7 +131,7 @@ func Register() {
 		for _, c := range []metrics.Registerable{
 			RoleDominantShare, RoleWeightedShare, RoleWeight, RoleAllocation, RoleGuarantee, RoleLimit,
 			RolePendingPods, GateRejections, RoleFairShare, RoleFairPods, PreemptionEvictions,
-			Offers, OfferBookSize, AllocationCycleDuration, SourceOffers, SourceConnected, SourceNodes,
+			Offers, OfferBookSize, AllocationCycleDuration, SourceOffers, SourceConnected, SourceLeader, SourceNodes,
 		} {
 			legacyregistry.MustRegister(c)
 		}

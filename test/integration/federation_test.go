@@ -335,6 +335,16 @@ func TestFederationMasterDown(t *testing.T) {
 	if id := ourFrameworkID(t, standby); id == "" {
 		t.Error("no framework on dc2's new leader")
 	}
+	// The source names its new leader (the gauges are refreshed every 5 s).
+	url := metricsURL(t)
+	series := fmt.Sprintf(`kube_mesos_source_leader_info{leader=%q,source="dc2"}`, standby.HostPort())
+	if err := harness.Poll(e.ctx, settle, func(context.Context) (bool, error) {
+		v, err := harness.ScrapeValue(url, series)
+		return err == nil && v == 1, nil
+	}); err != nil {
+		lines, _ := harness.ScrapeLines(url, "kube_mesos_source_leader_info")
+		t.Errorf("no %s = 1; have %q", series, lines)
+	}
 }
 
 // TestFederationNodeMigratesToEmbedded: migrating a node off Mesos. dc1

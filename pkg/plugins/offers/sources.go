@@ -81,11 +81,12 @@ func newSources(args *config.MesosOffersArgs, st *cluster.State, h fwk.Handle, b
 // sourceGaugeInterval is how often the per-source gauges are refreshed.
 const sourceGaugeInterval = 5 * time.Second
 
-// runSourceGauges keeps the per-source gauges (connected, nodes served)
-// until ctx is done.
+// runSourceGauges keeps the per-source gauges (connected, leader, nodes
+// served) until ctx is done.
 func runSourceGauges(ctx context.Context, m *offer.Multi, st *cluster.State) {
 	t := time.NewTicker(sourceGaugeInterval)
 	defer t.Stop()
+	leaders := map[string]string{}
 	for {
 		for name, s := range m.Statuses() {
 			v := 0.0
@@ -93,6 +94,15 @@ func runSourceGauges(ctx context.Context, m *offer.Multi, st *cluster.State) {
 				v = 1
 			}
 			metrics.SourceConnected.WithLabelValues(name).Set(v)
+			if old := leaders[name]; old != s.Leader {
+				if old != "" {
+					metrics.SourceLeader.DeleteLabelValues(name, old)
+				}
+				if s.Leader != "" {
+					metrics.SourceLeader.WithLabelValues(name, s.Leader).Set(1)
+				}
+				leaders[name] = s.Leader
+			}
 		}
 		for name, n := range nodesBySource(m, st) {
 			metrics.SourceNodes.WithLabelValues(name).Set(float64(n))
