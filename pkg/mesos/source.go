@@ -277,15 +277,13 @@ func (s *Source) subscribe(ctx context.Context, leader string, leaderChanged <-c
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		was, leader := s.connected, s.leader
+		was, leader, runCtx := s.connected, s.leader, s.ctx
 		s.caller, s.acks, s.connected, s.leader = nil, nil, false, ""
-		s.mu.Unlock()
-		if was && s.runContext().Err() == nil {
-			s.sourceEvent(v1.EventTypeWarning, ReasonDisconnected, "Subscribe", "Subscription to the Mesos master %s ended; pods wait for this source's nodes until it is subscribed again", leader)
-		}
-		s.mu.Lock()
 		s.suppressed = sets.New[string]()
 		s.mu.Unlock()
+		if was && runCtx.Err() == nil {
+			s.sourceEvent(v1.EventTypeWarning, ReasonDisconnected, "Subscribe", "Subscription to the Mesos master %s ended; pods wait for this source's nodes until it is subscribed again", leader)
+		}
 		s.dropOffers()
 	}()
 

@@ -126,6 +126,15 @@ var (
 	_ Capacity    = &Multi{}
 )
 
+// Names returns the members' names, in order.
+func (m *Multi) Names() []string {
+	out := make([]string, len(m.members))
+	for i, mb := range m.members {
+		out[i] = mb.Name
+	}
+	return out
+}
+
 // Members returns the members, in order.
 func (m *Multi) Members() []Member { return m.members }
 
@@ -157,14 +166,6 @@ func (m *Multi) split(id string) (int, string, bool) {
 	return -1, "", false
 }
 
-// SourceOf names the member that made an offer ("" if none did).
-func (m *Multi) SourceOf(offerID string) string {
-	if i, _, ok := m.split(offerID); ok {
-		return m.members[i].Name
-	}
-	return ""
-}
-
 // LocalOffer says whether the member that made an offer is local
 // (Local): its ACCEPT is bookkeeping, and the offer's pods bind at once.
 func (m *Multi) LocalOffer(offerID string) bool {
@@ -184,16 +185,6 @@ func (m *Multi) AllLocal() bool {
 		}
 	}
 	return true
-}
-
-// AnyLocal says whether some member is local.
-func (m *Multi) AnyLocal() bool {
-	for _, mb := range m.members {
-		if _, local := mb.Source.(Local); local {
-			return true
-		}
-	}
-	return false
 }
 
 // Owner returns the member serving a node, or -1 (unknown node, or no

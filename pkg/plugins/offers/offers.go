@@ -127,7 +127,6 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 	if err != nil {
 		return nil, err
 	}
-	metrics.Register()
 	pl := &Offers{
 		ctx: ctx, handle: h, args: args, state: st, book: book, source: source,
 		refuse:  time.Duration(args.RefuseSeconds) * time.Second,
@@ -169,7 +168,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 	}()
 	go runSourceGauges(ctx, source, st)
 	go pl.runSweeper(ctx)
-	klog.FromContext(ctx).V(2).Info("MesosOffers plugin configured", "source", args.Source,
+	klog.FromContext(ctx).V(2).Info("MesosOffers plugin configured", "sources", source.Names(),
 		"allocationInterval", args.AllocationInterval.Duration, "refuseSeconds", args.RefuseSeconds,
 		"offerTimeout", args.OfferTimeout.Duration, "acceptBatchWindow", args.AcceptBatchWindow.Duration)
 	return pl, nil
@@ -301,10 +300,12 @@ func (pl *Offers) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, ni fwk
 		}
 		return fwk.NewStatus(fwk.Unschedulable, ErrReasonOfferTooSmall)
 	}
-	_, v := pl.book.Best(s.role, node, s.request, s.ports)
+	c, v := pl.book.Best(s.role, node, s.request, s.ports)
 	switch v {
 	case offer.Fits:
-		if pl.plan != nil && !pl.source.LocalNode(node) && !s.request.Fits(pl.plan.usable(node, s.role, offeredTo(pl.book.OnNode(node), s.role))) {
+		// A master's whole-agent offer is used within the plan; the
+		// embedded allocator's offers are the plan already.
+		if pl.plan != nil && !pl.source.LocalOffer(c.OfferID) && !s.request.Fits(pl.plan.usable(node, s.role, offeredTo(pl.book.OnNode(node), s.role))) {
 			return fwk.NewStatus(fwk.Unschedulable, ErrReasonPlannedForOthers)
 		}
 		return nil

@@ -34,7 +34,7 @@ func newSources(args *config.MesosOffersArgs, st *cluster.State, h fwk.Handle, b
 	for i, c := range cfgs {
 		// With one source, it serves every node (or its selector's) and
 		// keeps its unnamed logs and offer IDs, as before sources existed.
-		var serves = claims.Serves(i)
+		serves := claims.Serves(i)
 		if len(cfgs) == 1 && members[i].Selector == nil {
 			serves = nil
 		}
