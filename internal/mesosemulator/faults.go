@@ -1,6 +1,7 @@
 package mesosemulator
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -60,6 +61,31 @@ func (m *Master) RemoveAgent(hostname string) error {
 	if a == nil {
 		return fmt.Errorf("no agent %q", hostname)
 	}
+	m.removeAgent(a)
+	return nil
+}
+
+// RemoveAgentAfterLaunch removes an agent (as RemoveAgent) right after the
+// next task launched on it reports TASK_STARTING: the framework gets
+// TASK_STARTING and TASK_GONE back to back, as when an agent dies just
+// after starting a task.
+func (m *Master) RemoveAgentAfterLaunch(hostname string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.agentByHost(hostname) == nil {
+		return fmt.Errorf("no agent %q", hostname)
+	}
+	if m.removeAfterLaunch == nil {
+		m.removeAfterLaunch = map[string]bool{}
+	}
+	m.removeAfterLaunch[hostname] = true
+	return nil
+}
+
+// removeAgent removes an agent (m.mu held): see RemoveAgent.
+func (m *Master) removeAgent(a *agent) {
+	hostname := a.info.Hostname
+	delete(m.removeAfterLaunch, hostname)
 	m.rescindOffersOn(a)
 	m.rescindInverseOffersOn(a)
 	for _, fw := range m.sortedFrameworks() {
@@ -78,7 +104,6 @@ func (m *Master) RemoveAgent(hostname string) error {
 	delete(m.maintenance, a.id)
 	m.goneAgents[a.id] = true
 	m.logf("agent %s (%s) removed", hostname, a.id)
-	return nil
 }
 
 // loseTask ends a task whose agent is gone.
@@ -275,4 +300,48 @@ func (m *Master) AgentID(hostname string) string {
 		return a.id
 	}
 	return ""
+}
+
+// HoldCalls makes the calls of a type (a scheduler.Call_Type name, e.g.
+// "SUPPRESS") wait once received, before the master applies them, until
+// release is called — as when the network or a busy master delays one
+// call while a later one passes it. It tests the order in which a
+// framework's calls take effect. HeldCalls says how many calls wait.
+func (m *Master) HoldCalls(callType string) (release func()) {
+	ch := make(chan struct{})
+	m.heldMu.Lock()
+	if m.held == nil {
+		m.held = map[string]chan struct{}{}
+	}
+	m.held[callType] = ch
+	m.heldMu.Unlock()
+	return func() {
+		m.heldMu.Lock()
+		if m.held[callType] == ch {
+			delete(m.held, callType)
+			close(ch)
+		}
+		m.heldMu.Unlock()
+	}
+}
+
+// HeldCalls is the number of calls HoldCalls keeps waiting.
+func (m *Master) HeldCalls() int { return int(m.holding.Load()) }
+
+// waitIfHeld keeps a call of a held type waiting until its release (or
+// until the request is cancelled, or the master closes).
+func (m *Master) waitIfHeld(ctx context.Context, callType string) {
+	m.heldMu.Lock()
+	ch := m.held[callType]
+	m.heldMu.Unlock()
+	if ch == nil {
+		return
+	}
+	m.holding.Add(1)
+	defer m.holding.Add(-1)
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	case <-m.done:
+	}
 }

@@ -51,5 +51,9 @@ func (m *Master) startTask(t *task) {
 		return
 	}
 	m.executorUpdate(t, mesos.TASK_STARTING, "")
+	if m.removeAfterLaunch[t.agent.info.Hostname] {
+		m.removeAgent(t.agent)
+		return
+	}
 	m.executorUpdate(t, mesos.TASK_RUNNING, "")
 }

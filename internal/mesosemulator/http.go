@@ -130,6 +130,7 @@ func (m *Master) handleScheduler(w http.ResponseWriter, r *http.Request) {
 		status, msg = http.StatusBadRequest, "All non-subscribe calls should include the 'Mesos-Stream-Id' header"
 	}
 	if msg == "" {
+		m.waitIfHeld(r.Context(), call.Type.String())
 		status, msg = m.dispatch(call, principal, r.Header.Get("Mesos-Stream-Id"))
 	}
 	m.logCall(call, status, msg)

@@ -39,6 +39,12 @@ type Master struct {
 	statsMu sync.Mutex
 	stats   CallStats
 
+	// held are the call types HoldCalls holds, each with the channel its
+	// release closes; holding counts the calls waiting (faults.go).
+	heldMu  sync.Mutex
+	held    map[string]chan struct{}
+	holding atomic.Int32
+
 	mu             sync.Mutex
 	closed         bool
 	leader         bool
@@ -57,6 +63,7 @@ type Master struct {
 	nextFramework, nextOffer, nextAgent, nextTask int
 	roleAllocations                               map[string]int
 	failAccepts                                   int
+	removeAfterLaunch                             map[string]bool // hostnames (RemoveAgentAfterLaunch)
 	pidCounter                                    uint32
 
 	zk *zkRegistration

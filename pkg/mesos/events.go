@@ -57,13 +57,10 @@ func (s *Source) onSubscribed(ctx context.Context, e *scheduler.Event) error {
 	s.connected, s.lastErr = true, nil
 	s.leader = fmt.Sprintf("%s:%d", sub.GetMasterInfo().GetAddress().GetHostname(), sub.GetMasterInfo().GetAddress().GetPort())
 	leader := s.leader
-	late := sets.List(s.roles.Difference(s.subscribedWith))
 	s.mu.Unlock()
 	s.sourceEvent(v1.EventTypeNormal, ReasonSubscribed, "Subscribe", "Subscribed to the leading Mesos master %s as framework %s", leader, id)
 	metrics.MesosSubscriptions.Inc()
-	if len(late) > 0 {
-		go s.addLateRoles(ctx, late) // bounded by the subscription's context and the call timeout
-	}
+	go s.afterSubscribe(ctx) // bounded by the subscription's context and the call timeout
 	s.logger.Info("Subscribed to Mesos", "frameworkID", id, "master", sub.GetMasterInfo().GetAddress().GetHostname(),
 		"port", sub.GetMasterInfo().GetAddress().GetPort(), "heartbeat", s.heartbeat)
 	if changed {

@@ -129,6 +129,22 @@ func (t *tasks) taskEnded(ctx context.Context, tk task, st mesos.TaskStatus) {
 	klog.FromContext(ctx).Info("Mesos task of a pod ended", "pod", klog.KObj(pod), "state", st.GetState(), "reason", st.GetReason())
 	t.s.recorder.Eventf(pod, nil, v1.EventTypeWarning, ReasonTaskEnded, "MesosTask",
 		"Mesos task %s ended: %s (%s): %s; Mesos no longer holds the pod's resources", st.TaskID.Value, st.GetState(), st.GetReason(), st.GetMessage())
+	if pod.Spec.NodeName == "" {
+		// Its task started, so the pod was allowed to bind: it is binding,
+		// or bound and not yet seen so. It is dealt with once seen bound
+		// (seenBound); if its binding fails, it gets a new task where it
+		// is placed next.
+		t.mu.Lock()
+		t.endedUnbound[st.TaskID.Value] = st
+		t.mu.Unlock()
+		klog.FromContext(ctx).V(2).Info("Task of a pod not yet seen bound ended; the pod is dealt with once bound", "pod", klog.KObj(pod), "state", st.GetState())
+		// Seen bound meanwhile, before the status was recorded: the
+		// informer's call found nothing to do.
+		if now, err := t.pods.Pods(tk.namespace).Get(tk.name); err == nil && now.UID == pod.UID && now.Spec.NodeName != "" {
+			t.seenBound(pod.UID)
+		}
+		return
+	}
 	t.noTask(ctx, st.TaskID.Value, st)
 }
 

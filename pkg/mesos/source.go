@@ -58,6 +58,16 @@ type Source struct {
 	logger   klog.Logger
 	nodes    corelisters.NodeLister
 
+	// roleCalls orders the calls that change which roles the master
+	// offers to (SUPPRESS, REVIVE, UPDATE_FRAMEWORK): each holds it from
+	// reading the roles' state to recording what its call did, so the
+	// master applies them in the order the state records them. Without
+	// it, a SUPPRESS decided before an orphan pod appeared could reach
+	// the master after that pod's REVIVE: the role stayed suppressed there
+	// and active here, and its pods got no offer until another pod of the
+	// role came. Lock order: roleCalls, then mu.
+	roleCalls sync.Mutex
+
 	mu          sync.Mutex
 	caller      calls.Caller // of the current subscription; nil when none
 	acks        *acker       // of the current subscription; nil when none
@@ -67,6 +77,11 @@ type Source struct {
 	// a role added while that call was on its way (its REVIVE failed, not
 	// subscribed yet) is added once SUBSCRIBED arrives.
 	subscribedWith sets.Set[string]
+	// subscribedIdle are the roles the last SUBSCRIBE named in
+	// suppressed_roles: one revived while that call was on its way (its
+	// REVIVE failed, not subscribed yet) is revived once SUBSCRIBED
+	// arrives.
+	subscribedIdle sets.Set[string]
 	// active are the roles the plugin wants offers for: revived and not
 	// suppressed since. Every other role of the framework is suppressed at
 	// the master, from the SUBSCRIBE on (a master forgets suppression when
@@ -272,6 +287,7 @@ func (s *Source) subscribe(ctx context.Context, leader string, leaderChanged <-c
 	// also SUPPRESSed again once subscribed (the next sweep), as a master
 	// that ignored the field would otherwise offer them every agent.
 	idle := s.idleRolesLocked()
+	s.subscribedIdle = sets.New(idle...)
 	s.suppressed = sets.New[string]()
 	s.roleGaugesLocked()
 	s.mu.Unlock()
@@ -497,6 +513,8 @@ func (s *Source) returningLocked(agentID string) resources.Vector {
 // role on every sweep. Roles stay suppressed across re-subscriptions: the
 // next SUBSCRIBE names them in suppressed_roles.
 func (s *Source) Suppress(ctx context.Context, roles ...string) error {
+	s.roleCalls.Lock()
+	defer s.roleCalls.Unlock()
 	s.mu.Lock()
 	var send []string
 	for _, r := range roles {
@@ -514,11 +532,7 @@ func (s *Source) Suppress(ctx context.Context, roles ...string) error {
 		return err
 	}
 	s.mu.Lock()
-	for _, r := range send {
-		if !s.active.Has(r) { // not revived meanwhile
-			s.suppressed.Insert(r)
-		}
-	}
+	s.suppressed.Insert(send...)
 	s.roleGaugesLocked()
 	s.mu.Unlock()
 	s.logger.V(3).Info("Roles suppressed", "roles", send)
@@ -681,6 +695,8 @@ func (s *Source) agentOfNode(node string) string {
 // (UPDATE_FRAMEWORK, which names the roles still suppressed: the master
 // replaces its set with the call's).
 func (s *Source) Revive(ctx context.Context, roles ...string) error {
+	s.roleCalls.Lock()
+	defer s.roleCalls.Unlock()
 	s.mu.Lock()
 	missing := false
 	for _, r := range roles {
@@ -704,24 +720,46 @@ func (s *Source) Revive(ctx context.Context, roles ...string) error {
 	return s.call(ctx, calls.ReviveWith(roles))
 }
 
-// addLateRoles adds to the framework, and revives, the roles that joined
-// FrameworkInfo.roles after the SUBSCRIBE was sent (UPDATE_FRAMEWORK names
-// the roles still suppressed: the master replaces its set with the
-// call's). Without it, a pod of a new namespace created while the
-// scheduler subscribes would wait for offers its role never gets.
-func (s *Source) addLateRoles(ctx context.Context, roles []string) {
+// afterSubscribe settles the roles that changed while the SUBSCRIBE was
+// on its way: roles that joined FrameworkInfo.roles after it was sent are
+// added (UPDATE_FRAMEWORK, naming the roles still suppressed: the master
+// replaces its set with the call's), and they and the roles it named
+// suppressed that are active again (their REVIVE failed, not subscribed
+// yet) or have orphan pods to relaunch are revived. Without it, a pod of
+// a new namespace created while the scheduler subscribes, or of a role
+// revived meanwhile, would wait for offers its role never gets.
+func (s *Source) afterSubscribe(ctx context.Context) {
+	s.roleCalls.Lock()
+	defer s.roleCalls.Unlock()
 	s.mu.Lock()
+	late := s.roles.Difference(s.subscribedWith)
+	s.subscribedWith = s.subscribedWith.Union(late)
+	woke := sets.New[string]()
+	for r := range s.subscribedIdle {
+		if s.active.Has(r) || s.tasks.hasOrphans(r) {
+			woke.Insert(r)
+		}
+	}
+	s.subscribedIdle = sets.New[string]()
 	info := s.frameworkInfoLocked()
 	still := sets.List(s.suppressed)
 	s.mu.Unlock()
-	if err := s.call(ctx, calls.UpdateFramework(info, func(u *scheduler.Call_UpdateFramework) { u.SuppressedRoles = still })); err != nil {
-		s.logger.Error(err, "Adding roles that joined during the subscription", "roles", roles)
+	if late.Len() > 0 {
+		if err := s.call(ctx, calls.UpdateFramework(info, func(u *scheduler.Call_UpdateFramework) { u.SuppressedRoles = still })); err != nil {
+			s.logger.Error(err, "Adding roles that joined during the subscription", "roles", sets.List(late))
+			return
+		}
+		s.logger.V(2).Info("Framework roles updated after subscribing", "roles", info.Roles, "added", sets.List(late))
+	}
+	revive := sets.List(late.Union(woke))
+	if len(revive) == 0 {
 		return
 	}
-	s.logger.V(2).Info("Framework roles updated after subscribing", "roles", info.Roles, "added", roles)
-	if err := s.call(ctx, calls.ReviveWith(roles)); err != nil {
-		s.logger.Error(err, "REVIVE of roles that joined during the subscription", "roles", roles)
+	if err := s.call(ctx, calls.ReviveWith(revive)); err != nil {
+		s.logger.Error(err, "REVIVE of roles that changed during the subscription", "roles", revive)
+		return
 	}
+	s.logger.V(2).Info("Roles revived after subscribing", "roles", revive)
 }
 
 // dropOffers forgets and rescinds every outstanding offer (the subscription

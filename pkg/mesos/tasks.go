@@ -53,6 +53,12 @@ type tasks struct {
 	killing     sets.Set[string]
 	orphans     map[string]*orphan
 	unreachable sets.Set[string] // live tasks last reported TASK_UNREACHABLE
+	// endedUnbound are the last statuses of tasks that ended while their
+	// pod, allowed to bind, was not yet seen bound (the pod informer lags
+	// the binding by a few milliseconds): the pod is dealt with when it is
+	// seen bound. Dropped, the status would leave the pod bound with no
+	// task, and no reconciliation would ask about it again.
+	endedUnbound map[string]mesos.TaskStatus
 }
 
 type task struct {
@@ -74,6 +80,7 @@ func newTasks(s *Source) *tasks {
 	return &tasks{
 		s: s, waiting: map[string]*launch{}, live: map[string]task{}, uncertain: sets.New[string](),
 		killing: sets.New[string](), orphans: map[string]*orphan{}, unreachable: sets.New[string](),
+		endedUnbound: map[string]mesos.TaskStatus{},
 	}
 }
 
@@ -83,8 +90,13 @@ func (t *tasks) watchPods(factory informers.SharedInformerFactory) error {
 	t.pods = inf.Lister()
 	_, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		UpdateFunc: func(_, obj any) {
-			if p, ok := obj.(*v1.Pod); ok && resources.IsTerminal(p) {
+			p, ok := obj.(*v1.Pod)
+			switch {
+			case !ok:
+			case resources.IsTerminal(p):
 				t.podGone(p.UID)
+			case p.Spec.NodeName != "":
+				t.seenBound(p.UID)
 			}
 		},
 		DeleteFunc: func(obj any) {
@@ -115,6 +127,19 @@ func (t *tasks) run(ctx context.Context) {
 		case <-orphans.C:
 			t.expireOrphans(ctx)
 		}
+	}
+}
+
+// seenBound deals with a pod seen bound whose task ended before (see
+// endedUnbound), unless a new task runs for it.
+func (t *tasks) seenBound(uid types.UID) {
+	t.mu.Lock()
+	st, ended := t.endedUnbound[string(uid)]
+	delete(t.endedUnbound, string(uid))
+	_, relaunched := t.live[string(uid)]
+	t.mu.Unlock()
+	if ended && !relaunched {
+		t.noTask(t.s.runContext(), string(uid), st)
 	}
 }
 
@@ -154,6 +179,7 @@ func (t *tasks) expect(taskID, agentID, namespace, name string, res resources.Ve
 	t.waiting[taskID] = l
 	t.live[taskID] = task{agentID: agentID, namespace: namespace, name: name, state: mesos.TASK_STAGING, res: res}
 	delete(t.orphans, taskID)
+	delete(t.endedUnbound, taskID)
 	t.mu.Unlock()
 	return l
 }
@@ -295,6 +321,7 @@ func (t *tasks) podGone(uid types.UID) {
 	t.mu.Lock()
 	tk, ok := t.live[string(uid)]
 	delete(t.orphans, string(uid))
+	delete(t.endedUnbound, string(uid))
 	t.mu.Unlock()
 	if ok {
 		ctx := t.s.runContext()

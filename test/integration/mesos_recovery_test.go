@@ -605,3 +605,39 @@ func podCount(t *testing.T, e *env, ns string) int {
 	}
 	return len(list.Items)
 }
+
+// TestMesosTaskGoneWhileBinding: a task that ends while its pod is being
+// bound — after TASK_STARTING allowed the pod, before the scheduler's pod
+// informer saw the binding — is not forgotten: once the pod is seen bound,
+// taskGonePolicy applies to it.
+//
+// One agent n1 ⟨4 CPU, 8 GiB⟩, taskGonePolicy Delete. The emulator removes
+// the agent right after the first task launched there reports
+// TASK_STARTING, so TASK_GONE (REASON_AGENT_REMOVED) follows TASK_STARTING
+// in the same stream, microseconds later, while the pod's bind call (a
+// round trip to the API server, milliseconds) is at best on its way. The
+// pod ⟨1 CPU, 1 GiB⟩ binds to n1 and must then be deleted with a
+// MesosTaskGone event: its node's agent is gone with its task. Dropped —
+// as it was when the informer's copy was still pending — the pod would
+// stay bound with no task (the fault campaign's round stuck 180 s on such
+// a pod in CI).
+func TestMesosTaskGoneWhileBinding(t *testing.T) {
+	e := start(t, "")
+	m := startMesos(t, e, map[string][3]float64{"n1": {4, 8192, 0}}, emulator.Config{})
+	namespaces(t, e, "gone")
+	if err := m.RemoveAgentAfterLaunch("n1"); err != nil {
+		t.Fatal(err)
+	}
+	e.sched = e.startScheduler(t, mesosProfile(m, "            taskGonePolicy: Delete\n"))
+	createPods(t, e, "gone", "p", 1, "1", "1Gi")
+	note := waitEvent(t, e, "gone", "p-00", "MesosTaskGone")
+	if !strings.Contains(note, "REASON_AGENT_REMOVED") {
+		t.Errorf("MesosTaskGone says %q, want the reason REASON_AGENT_REMOVED", note)
+	}
+	if err := harness.Poll(e.ctx, settle, func(ctx context.Context) (bool, error) {
+		_, err := e.cp.Client.CoreV1().Pods("gone").Get(ctx, "p-00", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	}); err != nil {
+		t.Errorf("pod p-00 not deleted after its agent was removed (taskGonePolicy Delete): %v", err)
+	}
+}

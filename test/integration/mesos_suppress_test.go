@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	emulator "github.com/kube-mesos/kube-mesos-scheduler/internal/mesosemulator"
 	"github.com/kube-mesos/kube-mesos-scheduler/test/harness"
 )
@@ -92,4 +95,52 @@ func TestMesosSuppressIdleRoles(t *testing.T) {
 	// Demand again: the role is revived and its new pod placed.
 	createPods(t, e, "idle", "q", 1, "1", "1Gi")
 	waitAllBound(t, e, "idle", 3)
+}
+
+// TestMesosReviveAfterSlowSuppress: a REVIVE the Mesos source decides
+// while its SUPPRESS of the same role is still on its way reaches the
+// master after it, so the role ends revived.
+//
+// One agent ⟨4 CPU, 8 GiB⟩, namespace "slow", orphanPodPolicy Relaunch.
+// Pod p-00 ⟨1 CPU, 1 GiB⟩ binds; its role then has nothing pending and the
+// scheduler SUPPRESSes it — the emulator holds that call (received, not
+// applied). Meanwhile p-00's task is killed: the pod is an orphan, and
+// the source REVIVEs its role to relaunch the task on the pod's node.
+// For 3 s no REVIVE may reach the master: it must wait for the SUPPRESS it
+// follows. Then the SUPPRESS is released; applied in the order decided —
+// SUPPRESS, then REVIVE — the role is offered the agent's free ⟨3 CPU,
+// 7 GiB⟩ and p-00's task is relaunched. In the other order the master
+// keeps the role suppressed and nothing revives it: p-00 would be evicted
+// after the 30 s relaunch window (the fault campaign saw this, a round
+// stuck for 30 s). The same order between the sweeper's SUPPRESS and a new
+// pod's REVIVE is TestNewPodReviveFollowsSweepSuppress's (a new pod here
+// would use the offer the blocked sweeper has not declined yet).
+func TestMesosReviveAfterSlowSuppress(t *testing.T) {
+	e := start(t, "")
+	m := startMesos(t, e, map[string][3]float64{"n1": {4, 8192, 0}}, emulator.Config{})
+	namespaces(t, e, "slow")
+	release := m.HoldCalls("SUPPRESS")
+	defer release()
+	e.sched = e.startScheduler(t, mesosProfile(m, "            orphanPodPolicy: Relaunch\n"))
+	createPods(t, e, "slow", "p", 1, "1", "1Gi")
+	waitAllBound(t, e, "slow", 1)
+	if err := harness.Poll(e.ctx, settle, func(context.Context) (bool, error) { return m.HeldCalls() == 1, nil }); err != nil {
+		t.Fatalf("the idle role's SUPPRESS never reached the master: %v", err)
+	}
+	revives := m.CallStats().Handled["REVIVE"]
+	pod, err := e.cp.Client.CoreV1().Pods("slow").Get(e.ctx, "p-00", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.FinishTask(string(pod.UID), mesos.TASK_KILLED); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, e, "slow", "p-00", "MesosTaskEnded")
+	if err := harness.Poll(e.ctx, 3*time.Second, func(context.Context) (bool, error) {
+		return m.CallStats().Handled["REVIVE"] > revives, nil
+	}); err == nil {
+		t.Errorf("a REVIVE reached the master while the SUPPRESS before it was held")
+	}
+	release()
+	waitEvent(t, e, "slow", "p-00", "MesosTaskRelaunched")
 }

@@ -194,7 +194,7 @@ func newTestOffers(t *testing.T, src offer.Source, window time.Duration) (*Offer
 		book:    offer.NewBook(),
 		source:  offer.NewMulti([]offer.Member{{Name: "test", Source: src}}, nil, nil),
 		waiting: map[string]map[types.UID]*v1.Pod{}, held: map[types.UID]time.Time{}, revived: map[types.UID]bool{},
-		revivedRoles: sets.New[string](),
+		revivedRoles: sets.New[string](), reviving: sets.New[string](),
 	}
 	pl.batches = newBatcher(pl)
 	return pl, h

@@ -104,7 +104,19 @@ type Offers struct {
 	// new pod already failed for idle, SUPPRESS it and REVIVE it (clearing
 	// its decline filters) as soon as room is freed.
 	revivedRoles sets.Set[string]
-	batches      *batcher
+	// reviving are the roles wait() asked offers for that no REVIVE has
+	// named yet: one call names them all (a burst of new pods makes one
+	// REVIVE, not one per pod).
+	reviving sets.Set[string]
+	// roleCalls orders the plugin's SUPPRESS and REVIVE calls: the sweeper
+	// holds it from deciding which roles are idle until the source has
+	// heard, and a new pod's REVIVE waits for it. Unordered, a sweep that
+	// found a role idle just before its new pod came could SUPPRESS it
+	// after that pod's REVIVE: the role stayed suppressed with the pod
+	// pending, and the sweeper, counting a role wait() revived as active,
+	// never revived it. Lock order: roleCalls, then mu.
+	roleCalls sync.Mutex
+	batches   *batcher
 	// plan keeps a role to its planned part of the agents a Mesos master
 	// offers it whole (nil with the embedded allocator, whose offers are
 	// the plan already); see plan.go.
@@ -132,7 +144,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, provider *cluste
 		refuse:  time.Duration(args.RefuseSeconds) * time.Second,
 		grace:   max(args.AllocationInterval.Duration, 100*time.Millisecond),
 		waiting: map[string]map[types.UID]*v1.Pod{}, held: map[types.UID]time.Time{}, revived: map[types.UID]bool{},
-		revivedRoles: sets.New[string](),
+		revivedRoles: sets.New[string](), reviving: sets.New[string](),
 	}
 	pl.batches = newBatcher(pl)
 	if !source.AllLocal() {
@@ -440,6 +452,7 @@ func (pl *Offers) wait(role string, pod *v1.Pod) {
 	if first {
 		pl.revived[pod.UID] = true
 		pl.revivedRoles.Insert(role)
+		pl.reviving.Insert(role)
 	}
 	pl.mu.Unlock()
 	if first {
@@ -447,11 +460,25 @@ func (pl *Offers) wait(role string, pod *v1.Pod) {
 		// apart from the scheduling queue's): make sure the revived cycle
 		// counts it.
 		pl.state.UpsertPod(pod)
-		go func() { // bounded by the plugin's context and the call timeout
-			if err := pl.source.Revive(pl.ctx, role); err != nil && pl.ctx.Err() == nil {
-				klog.FromContext(pl.ctx).V(2).Info("REVIVE for a new pod failed", "role", role, "err", err)
-			}
-		}()
+		go pl.sendRevives() // bounded by the plugin's context and the call timeout
+	}
+}
+
+// sendRevives sends one REVIVE for the roles wait() asked offers for, in
+// order with the sweeper's calls (roleCalls); an earlier call may have
+// named them all already.
+func (pl *Offers) sendRevives() {
+	pl.roleCalls.Lock()
+	defer pl.roleCalls.Unlock()
+	pl.mu.Lock()
+	roles := sets.List(pl.reviving)
+	pl.reviving = sets.New[string]()
+	pl.mu.Unlock()
+	if len(roles) == 0 {
+		return
+	}
+	if err := pl.source.Revive(pl.ctx, roles...); err != nil && pl.ctx.Err() == nil {
+		klog.FromContext(pl.ctx).V(2).Info("REVIVE for new pods failed", "roles", roles, "err", err)
 	}
 }
 

@@ -107,8 +107,11 @@ func usable(v offer.View, pods []cluster.Pod) bool {
 // role is named on every sweep, not only when it turns idle: a role whose
 // pods were placed between two sweeps, or one a new subscription knows,
 // is suppressed too (the source sends only what changes at the master).
-// Roles are revived when they turn active.
+// Roles are revived when they turn active. The decision and the calls are
+// made under roleCalls, in order with a new pod's REVIVE.
 func (pl *Offers) syncActiveRoles(ctx context.Context, before sets.Set[string]) sets.Set[string] {
+	pl.roleCalls.Lock()
+	defer pl.roleCalls.Unlock()
 	pl.mu.Lock()
 	if pl.revivedRoles.Len() > 0 {
 		before = before.Union(pl.revivedRoles)

@@ -80,4 +80,68 @@ func TestSweepKeepsRevivedRoleActive(t *testing.T) {
 	}
 }
 
+// gatedSource is a roleSource whose SUPPRESS takes until the gate opens,
+// as a call to a slow master does; order lists the calls as they end.
+type gatedSource struct {
+	roleSource
+	entered, gate chan struct{}
+	order         []string
+}
+
+func (s *gatedSource) Suppress(ctx context.Context, roles ...string) error {
+	s.entered <- struct{}{}
+	<-s.gate
+	s.mu.Lock()
+	s.order = append(s.order, "SUPPRESS")
+	s.mu.Unlock()
+	return s.roleSource.Suppress(ctx, roles...)
+}
+
+func (s *gatedSource) Revive(ctx context.Context, roles ...string) error {
+	s.mu.Lock()
+	s.order = append(s.order, "REVIVE")
+	s.mu.Unlock()
+	return s.roleSource.Revive(ctx, roles...)
+}
+
+func (s *gatedSource) calls() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.order)
+}
+
+// TestNewPodReviveFollowsSweepSuppress: the sweeper finds a role idle and
+// SUPPRESSes it; while that call is on its way, a new pod of the role
+// comes and its REVIVE is decided. The REVIVE must be sent after the
+// SUPPRESS returns: sent at once, it could reach the master first, and the
+// SUPPRESS arriving after it would leave the role suppressed with its pod
+// pending (the sweeper counts a role wait() revived as active and would
+// not revive it again). Expected: no call while the SUPPRESS is held, then
+// SUPPRESS, REVIVE in that order.
+func TestNewPodReviveFollowsSweepSuppress(t *testing.T) {
+	src := &gatedSource{roleSource: roleSource{localSource: localSource{&fakeSource{}}}, entered: make(chan struct{}), gate: make(chan struct{})}
+	pl, _ := newTestOffers(t, src, 10*time.Millisecond)
+	pl.state.UpsertNode(build.MakeNode("n1").Capacity("cpu", "4", "memory", "8Gi").Obj())
+	pl.state.UpsertPod(build.MakePod(testRole, "done").UID("uid-done").Req("cpu", "1").Node("n1").Obj())
+
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		pl.syncActiveRoles(context.Background(), sets.New(testRole))
+	}()
+	<-src.entered // the role has nothing pending: SUPPRESS, held
+	pod := build.MakePod(testRole, "late").UID("uid-late").Req("cpu", "1").Obj()
+	pl.wait(testRole, pod)
+	time.Sleep(200 * time.Millisecond) // time for a REVIVE sent at once
+	if got := src.calls(); len(got) != 0 {
+		t.Errorf("calls while the SUPPRESS is held: %v, want none", got)
+	}
+	close(src.gate)
+	<-swept
+	eventually(t, "the new pod's REVIVE", func() bool { return len(src.calls()) == 2 })
+	if got := src.calls(); !slices.Equal(got, []string{"SUPPRESS", "REVIVE"}) {
+		t.Errorf("calls %v, want [SUPPRESS REVIVE]", got)
+	}
+}
+
 var _ offer.Source = &roleSource{}
