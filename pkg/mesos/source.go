@@ -73,9 +73,10 @@ type Source struct {
 	acks        *acker       // of the current subscription; nil when none
 	frameworkID string
 	roles       sets.Set[string] // FrameworkInfo.roles
-	// subscribedWith is FrameworkInfo.roles as the last SUBSCRIBE sent it:
-	// a role added while that call was on its way (its REVIVE failed, not
-	// subscribed yet) is added once SUBSCRIBED arrives.
+	// subscribedWith is FrameworkInfo.roles as the master last accepted
+	// it (SUBSCRIBE, then each UPDATE_FRAMEWORK that succeeded): a role in
+	// roles but not here — added while the SUBSCRIBE was on its way, or
+	// by an UPDATE_FRAMEWORK that failed — is added by the next call.
 	subscribedWith sets.Set[string]
 	// subscribedIdle are the roles the last SUBSCRIBE named in
 	// suppressed_roles: one revived while that call was on its way (its
@@ -698,23 +699,24 @@ func (s *Source) Revive(ctx context.Context, roles ...string) error {
 	s.roleCalls.Lock()
 	defer s.roleCalls.Unlock()
 	s.mu.Lock()
-	missing := false
-	for _, r := range roles {
-		if !s.roles.Has(r) {
-			s.roles.Insert(r)
-			missing = true
-		}
-		s.active.Insert(r)
-		s.suppressed.Delete(r)
-	}
+	s.roles.Insert(roles...)
+	s.active.Insert(roles...)
+	s.suppressed.Delete(roles...)
 	info := s.frameworkInfoLocked()
+	// Every role the master has not been told of yet (these, and any a
+	// failed UPDATE_FRAMEWORK left out): the master refuses a REVIVE of a
+	// role the framework lacks.
+	missing := s.roles.Difference(s.subscribedWith)
 	still := sets.List(s.suppressed)
 	s.roleGaugesLocked()
 	s.mu.Unlock()
-	if missing && info.ID != nil {
+	if missing.Len() > 0 && info.ID != nil {
 		if err := s.call(ctx, calls.UpdateFramework(info, func(u *scheduler.Call_UpdateFramework) { u.SuppressedRoles = still })); err != nil {
 			return err
 		}
+		s.mu.Lock()
+		s.subscribedWith = s.subscribedWith.Union(missing)
+		s.mu.Unlock()
 		s.logger.V(2).Info("Framework roles updated", "roles", info.Roles, "suppressed", still)
 	}
 	return s.call(ctx, calls.ReviveWith(roles))
@@ -732,8 +734,8 @@ func (s *Source) afterSubscribe(ctx context.Context) {
 	s.roleCalls.Lock()
 	defer s.roleCalls.Unlock()
 	s.mu.Lock()
+	info := s.frameworkInfoLocked() // adds the roles of pods pending now
 	late := s.roles.Difference(s.subscribedWith)
-	s.subscribedWith = s.subscribedWith.Union(late)
 	woke := sets.New[string]()
 	for r := range s.subscribedIdle {
 		if s.active.Has(r) || s.tasks.hasOrphans(r) {
@@ -741,14 +743,18 @@ func (s *Source) afterSubscribe(ctx context.Context) {
 		}
 	}
 	s.subscribedIdle = sets.New[string]()
-	info := s.frameworkInfoLocked()
 	still := sets.List(s.suppressed)
 	s.mu.Unlock()
 	if late.Len() > 0 {
 		if err := s.call(ctx, calls.UpdateFramework(info, func(u *scheduler.Call_UpdateFramework) { u.SuppressedRoles = still })); err != nil {
+			// The next REVIVE sends UPDATE_FRAMEWORK again: the roles are
+			// still missing from subscribedWith.
 			s.logger.Error(err, "Adding roles that joined during the subscription", "roles", sets.List(late))
 			return
 		}
+		s.mu.Lock()
+		s.subscribedWith = s.subscribedWith.Union(late)
+		s.mu.Unlock()
 		s.logger.V(2).Info("Framework roles updated after subscribing", "roles", info.Roles, "added", sets.List(late))
 	}
 	revive := sets.List(late.Union(woke))
