@@ -33,7 +33,7 @@ set -e
 if [[ $rc -ne 0 ]]; then
   echo
   echo "hack/test.sh: go test failed (exit $rc); the failures, from $log:"
-  grep -E -B2 -A30 -- '^\s*--- FAIL|^panic:|^FAIL\s|timed out' "$log" | grep -v -E '^[IWE][0-9]{4} ' | tail -200
+  grep -E -B2 -A30 -- '^\s*--- FAIL|^panic:|^FAIL\s|timed out' "$log" | grep -v -E '^[IWE][0-9]{4} ' | tail -200 || true
   # A failing test's own messages (t.Log/t.Error/t.Fatal from a _test.go
   # file, not the components' klog lines the test logger also prints) come
   # last, where a CI log's tail shows them: a failure's reason is often
@@ -41,7 +41,7 @@ if [[ $rc -ne 0 ]]; then
   echo
   echo "hack/test.sh: the failing tests' own messages (lines of _test.go files, klog lines left out), from $log:"
   grep -E -- '^\s*--- FAIL|^\s+[A-Za-z0-9_]+_test\.go:[0-9]+: ' "$log" | grep -v -E '_test\.go:[0-9]+: [IWEF][0-9]{4} [0-9:.]+\]' |
-    cut -c1-2000 | tail -60
+    cut -c1-2000 | tail -60 || true
 fi
 [[ $rc -ne 0 ]] && exit "$rc"
 
