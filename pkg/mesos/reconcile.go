@@ -104,6 +104,11 @@ func (t *tasks) reconcile(ctx context.Context, live bool) {
 		}
 	}
 	uncertain := t.uncertain.UnsortedList()
+	// Tasks being killed too: a terminal status lost on its way would
+	// leave the mark for good (no task could be launched for the pod).
+	for id := range t.killing {
+		known[id] = t.dying[id].agentID // "" when not known
+	}
 	t.mu.Unlock()
 	for _, id := range uncertain {
 		known[id] = ""
@@ -321,7 +326,7 @@ func (t *tasks) expireOrphans(ctx context.Context) {
 			evict = append(evict, o)
 		}
 	}
-	uncertain := t.uncertain.Len()
+	uncertain := t.uncertain.Len() + t.killing.Len()
 	unreachable := map[string]string{}
 	for id := range t.unreachable {
 		if tk, ok := t.live[id]; ok {

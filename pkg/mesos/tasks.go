@@ -59,6 +59,16 @@ type tasks struct {
 	// seen bound. Dropped, the status would leave the pod bound with no
 	// task, and no reconciliation would ask about it again.
 	endedUnbound map[string]mesos.TaskStatus
+	// dying are the tasks we killed (or could not kill: no subscription)
+	// whose terminal status has not come: the master still counts their
+	// resources on their agent, though their pods may be gone from the
+	// cluster. heldOn counts them as ours; counted as held by other
+	// frameworks, they would shrink every role's fair target until an
+	// offer on the agent showed them gone — and a role at its target gets
+	// no offer.
+	dying map[string]task
+	// killSending are the tasks whose KILL call is on its way.
+	killSending sets.Set[string]
 }
 
 type task struct {
@@ -80,7 +90,7 @@ func newTasks(s *Source) *tasks {
 	return &tasks{
 		s: s, waiting: map[string]*launch{}, live: map[string]task{}, uncertain: sets.New[string](),
 		killing: sets.New[string](), orphans: map[string]*orphan{}, unreachable: sets.New[string](),
-		endedUnbound: map[string]mesos.TaskStatus{},
+		endedUnbound: map[string]mesos.TaskStatus{}, dying: map[string]task{}, killSending: sets.New[string](),
 	}
 }
 
@@ -158,13 +168,19 @@ func (t *tasks) startable(taskID string) string {
 	return ""
 }
 
-// heldOn sums what our live tasks hold on an agent, those being killed
-// included: their pods may be gone from the cluster already.
+// heldOn sums what our tasks hold on an agent: the live ones and those
+// dying (killed, no terminal status yet), whose pods may be gone from the
+// cluster already.
 func (t *tasks) heldOn(agentID string) resources.Vector {
 	out := resources.Vector{}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, tk := range t.live {
+		if tk.agentID == agentID {
+			out.Add(tk.res)
+		}
+	}
+	for _, tk := range t.dying {
 		if tk.agentID == agentID {
 			out.Add(tk.res)
 		}
@@ -208,6 +224,7 @@ func (t *tasks) update(ctx context.Context, st mesos.TaskStatus) {
 	t.uncertain.Delete(id)
 	if terminal {
 		t.killing.Delete(id)
+		delete(t.dying, id)
 	}
 	l := t.waiting[id]
 	if l != nil && agent != "" && agent != l.agentID {
@@ -274,22 +291,56 @@ func (t *tasks) adoptOrKill(ctx context.Context, st mesos.TaskStatus) {
 	if err == nil {
 		why = fmt.Sprintf("its pod is not bound to the node of agent %s", agent)
 	}
+	if !t.beginKill(id, agent) {
+		return // a KILL is on its way
+	}
 	klog.FromContext(ctx).Info("Killing an orphan Mesos task", "taskID", id, "agentID", agent, "why", why)
 	runCtx := t.s.runContext()
-	go func() { _ = t.killTask(runCtx, id, agent) }() // bounded by Run's context and the call timeout; killTask logs a failure
+	go func() { _ = t.sendKill(runCtx, id, agent) }() // bounded by Run's context and the call timeout; sendKill logs a failure
 }
 
 // killTask kills a task. It stops being live at once and is "killing"
 // until its terminal update comes; if the KILL cannot be sent (no
 // subscription), the task ID becomes uncertain, so the next
-// reconciliation finds the task and kills it again.
+// reconciliation finds the task and kills it again. A task whose KILL is
+// on its way is left to it.
 func (t *tasks) killTask(ctx context.Context, id, agent string) error {
+	if !t.beginKill(id, agent) {
+		return nil
+	}
+	return t.sendKill(ctx, id, agent)
+}
+
+// beginKill marks a task as being killed at once, in the caller's
+// goroutine — marked in the goroutine sending the KILL, a second KILL
+// (the implicit and the explicit reconciliation both name a task) could
+// mark it again after the first one's terminal status came, a mark
+// nothing would clear: the pod could never get a task again. It reports
+// whether a KILL is to be sent: false while one is on its way; a status
+// after that saying the task still runs (its agent was unreachable)
+// sends another.
+func (t *tasks) beginKill(id, agent string) bool {
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.killSending.Has(id) {
+		return false
+	}
+	if tk, ok := t.live[id]; ok && tk.agentID == agent {
+		t.dying[id] = tk
+	}
 	delete(t.live, id)
 	t.unreachable.Delete(id)
 	t.killing.Insert(id)
-	t.mu.Unlock()
+	t.killSending.Insert(id)
+	return true
+}
+
+// sendKill sends the KILL of a task beginKill marked.
+func (t *tasks) sendKill(ctx context.Context, id, agent string) error {
 	err := t.s.call(ctx, calls.Kill(id, agent))
+	t.mu.Lock()
+	t.killSending.Delete(id)
+	t.mu.Unlock()
 	if err != nil {
 		t.s.logger.Info("KILL failed; reconciliation will retry", "taskID", id, "err", err)
 		t.mu.Lock()
@@ -323,10 +374,10 @@ func (t *tasks) podGone(uid types.UID) {
 	delete(t.orphans, string(uid))
 	delete(t.endedUnbound, string(uid))
 	t.mu.Unlock()
-	if ok {
+	if ok && t.beginKill(string(uid), tk.agentID) {
 		ctx := t.s.runContext()
 		go func() { // bounded by Run's context and the call timeout
-			if err := t.killTask(ctx, string(uid), tk.agentID); err != nil && ctx.Err() == nil {
+			if err := t.sendKill(ctx, string(uid), tk.agentID); err != nil && ctx.Err() == nil {
 				klog.FromContext(ctx).V(2).Info("KILL of a gone pod's task failed; reconciliation retries it", "taskID", uid, "err", err)
 			}
 		}()

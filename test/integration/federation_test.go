@@ -231,7 +231,8 @@ func TestFederationDRFAcrossSources(t *testing.T) {
 // takes two (the embedded allocator keeps placing), b1's room is dc2's and
 // nobody offers it, so two wait with a reason naming the source. When
 // dc2's standby takes over (with the agents and their tasks, as a Mesos
-// failover does), the two bind on b1 through it: every pod on dc2's nodes
+// failover does; the deleted pods' tasks are killed through it, slowly),
+// the two bind on b1 through it: every pod on dc2's nodes
 // then has exactly one task on the new leader, none was evicted, and the
 // deleted pods' tasks are gone.
 func TestFederationMasterDown(t *testing.T) {
@@ -302,9 +303,23 @@ func TestFederationMasterDown(t *testing.T) {
 	}
 	t.Logf("reasons while dc2 is down: %q", waiting)
 
+	// The standby takes over with the deleted pods' tasks still running
+	// (their KILLs failed while dc2 was down), and holds the scheduler's
+	// new KILLs for 3 s: its first offer on b1 (memory, no CPU) must not
+	// make those tasks look like another framework's. Counted so, role f's
+	// fair target would drop to 22 of the 24 CPUs, the two waiting pods
+	// would be beyond it, the role suppressed, and once the kills freed
+	// b1 no offer would come to say so.
+	releaseKills := standby.HoldCalls("KILL")
+	defer releaseKills()
 	if err := standby.TakeOver(dc2); err != nil {
 		t.Fatal(err)
 	}
+	if err := harness.Poll(e.ctx, settle, func(context.Context) (bool, error) { return standby.HeldCalls() > 0, nil }); err != nil {
+		t.Fatalf("the deleted pods' tasks were never killed through the standby: %v", err)
+	}
+	time.Sleep(3 * time.Second)
+	releaseKills()
 	waitAllBound(t, e, "f", 24)
 	perNode := podsPerNode(t, e, "f")
 	if perNode["b1"] != 4 {
