@@ -99,13 +99,16 @@ func (t *tasks) watchPods(factory informers.SharedInformerFactory) error {
 	inf := factory.Core().V1().Pods()
 	t.pods = inf.Lister()
 	_, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		UpdateFunc: func(_, obj any) {
+		UpdateFunc: func(oldObj, obj any) {
 			p, ok := obj.(*v1.Pod)
+			old, _ := oldObj.(*v1.Pod)
 			switch {
 			case !ok:
 			case resources.IsTerminal(p):
 				t.podGone(p.UID)
-			case p.Spec.NodeName != "":
+			case p.Spec.NodeName != "" && old != nil && old.Spec.NodeName == "":
+				// Just bound (taskEnded checks again for a binding seen
+				// before it recorded the status).
 				t.seenBound(p.UID)
 			}
 		},
